@@ -1,0 +1,80 @@
+"""remote_groups: remote day-activity groups run together by Finnish welfare regions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from remote_groups.config import INSTANCE, ROOT, check_config, load_config
+from remote_groups.extensions import babel, csrf, db, login_manager, migrate
+from remote_groups.i18n import SUPPORTED, normalize_language
+
+LANGUAGE_COOKIE = "lang"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Foreign keys on and WAL journaling for SQLite; other databases are left alone."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def select_locale() -> str:
+    """The visitor's explicit choice, else a staff user's profile, else Accept-Language, else fi."""
+    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    if chosen:
+        return normalize_language(chosen)
+    if current_user and current_user.is_authenticated:
+        return normalize_language(current_user.language)
+    return request.accept_languages.best_match(SUPPORTED) or "fi"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, config)
+    check_config(app.config)
+    INSTANCE.mkdir(exist_ok=True)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Helsinki")
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from remote_groups import cli, errors, formatting, health
+    from remote_groups.api.views import bp as api_bp
+    from remote_groups.groups.views import public_bp, staff_groups_bp
+    from remote_groups.regions.views import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(staff_groups_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health.bp)
+    csrf.exempt(api_bp)
+    errors.register(app)
+    formatting.register(app)
+    cli.register(app)
+
+    @app.context_processor
+    def inject_locale() -> dict[str, Any]:
+        return {"current_locale": str(get_locale()), "languages": SUPPORTED}
+
+    return app

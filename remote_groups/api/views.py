@@ -1,0 +1,183 @@
+"""The JSON API. Reading is public; creating a group needs a logged-in coordinator or admin
+and validates through the same form as the staff page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from remote_groups.api.openapi import openapi_document
+from remote_groups.extensions import db
+from remote_groups.groups import service
+from remote_groups.groups.forms import GroupForm
+from remote_groups.groups.models import RemoteGroup, Session
+from remote_groups.regions.models import Region
+from remote_groups.regions.permissions import can_create_groups
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def region_json(region: Region) -> dict[str, Any]:
+    return {
+        "slug": region.slug,
+        "name": {"fi": region.name_fi, "sv": region.name_sv, "en": region.name_en},
+    }
+
+
+def group_json(group: RemoteGroup) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "slug": group.slug,
+        "kind": group.kind.value,
+        "language": group.language,
+        "title": {"fi": group.title_fi, "sv": group.title_sv, "en": group.title_en},
+        "description": {
+            "fi": group.description_fi,
+            "sv": group.description_sv,
+            "en": group.description_en,
+        },
+        "theme": group.theme,
+        "schedule": {
+            "weekday": group.weekday,
+            "start_time": group.start_time.strftime("%H:%M"),
+            "duration_minutes": group.duration_minutes,
+            "timezone": group.timezone,
+            "term_start": group.term_start.isoformat(),
+            "term_end": group.term_end.isoformat(),
+            "skip_holidays": group.skip_holidays,
+        },
+        "regions": [r.slug for r in group.regions],
+        "owner_region": group.owner_region.slug,
+        "url": url_for("groups.group_page", slug=group.slug, _external=True),
+    }
+    if group.kind.value == "closed":
+        data["capacity"] = group.capacity
+        data["application_window"] = {
+            "opens": group.application_opens.isoformat() if group.application_opens else None,
+            "closes": group.application_closes.isoformat() if group.application_closes else None,
+        }
+    return data
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    zone = session.group.zone
+    return {
+        "id": session.id,
+        "starts_at": session.starts_at.astimezone(zone).isoformat(),
+        "ends_at": session.ends_at.astimezone(zone).isoformat(),
+        "status": session.status.value,
+        "host_region": session.host_region.slug if session.host_region else None,
+        "topic": session.topic,
+    }
+
+
+def api_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> Response:
+    body: dict[str, Any] = {"error": {"code": status, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document())
+
+
+@bp.get("/regions")
+def regions() -> ResponseReturnValue:
+    items = db.session.scalars(select(Region).order_by(Region.slug))
+    return jsonify(items=[region_json(r) for r in items])
+
+
+@bp.get("/groups")
+def groups() -> ResponseReturnValue:
+    kind, language = request.args.get("kind"), request.args.get("language")
+    if kind not in (None, "open", "closed"):
+        return api_error(400, "kind must be open or closed")
+    if language not in (None, "fi", "sv"):
+        return api_error(400, "language must be fi or sv")
+    return jsonify(items=[group_json(g) for g in service.groups_for_listing(kind, language)])
+
+
+@bp.get("/groups/<slug>")
+def group(slug: str) -> ResponseReturnValue:
+    found = service.group_by_slug(slug) or abort(404)
+    return jsonify(group_json(found))
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(api_error(400, f"{name} must be a date like 2027-01-31"))
+
+
+@bp.get("/groups/<slug>/sessions")
+def group_sessions(slug: str) -> ResponseReturnValue:
+    found = service.group_by_slug(slug) or abort(404)
+    start, end = _date_arg("from"), _date_arg("to")
+    items = [
+        session_json(s)
+        for s in found.sessions
+        if (start is None or s.starts_at.astimezone(found.zone).date() >= start)
+        and (end is None or s.starts_at.astimezone(found.zone).date() <= end)
+    ]
+    return jsonify(items=items)
+
+
+def _as_formdata(payload: dict[str, Any]) -> MultiDict[str, str]:
+    """JSON values to form values, so the API validates exactly as the staff form does."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in payload.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, bool):
+                if item:
+                    pairs.append((name, "y"))
+            elif item is not None:
+                pairs.append((name, str(item)))
+    return MultiDict(pairs)
+
+
+@bp.post("/groups")
+def create_group() -> ResponseReturnValue:
+    if not current_user.is_authenticated:
+        return api_error(401, "log in as a coordinator or an administrator")
+    if not can_create_groups(current_user):
+        return api_error(403, "only coordinators and administrators create groups")
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return api_error(400, "send a JSON object with Content-Type: application/json")
+    regions = [(r.slug, r.slug) for r in db.session.scalars(select(Region))]
+    form = GroupForm(formdata=_as_formdata(payload), meta={"csrf": False}, region_choices=regions)
+    if not form.validate():
+        fields = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+        return api_error(422, "invalid group", fields)
+    owner_slug = form.owner_region.data or (
+        current_user.region.slug if current_user.region else form.regions.data[0]
+    )
+    if not current_user.is_admin and current_user.region and owner_slug != current_user.region.slug:
+        return api_error(403, "coordinators create groups of their own region")
+    try:
+        saved = service.save_group(
+            None,
+            {name: form[name].data for name in service.GROUP_FIELDS},
+            service.regions_by_slug(form.regions.data),
+            service.regions_by_slug([owner_slug])[0],
+        )
+        db.session.commit()
+    except service.ServiceError as error:
+        db.session.rollback()
+        return api_error(422, "invalid group", {error.field or "slug": [str(error.message)]})
+    return jsonify(group_json(saved)), 201

@@ -1,0 +1,64 @@
+"""`flask --app remote_groups …` commands. (`db upgrade` comes from Flask-Migrate.)"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from remote_groups.extensions import db
+from remote_groups.regions.models import Role
+from remote_groups.regions.service import save_user, user_by_email
+
+demo_cli = AppGroup("demo", help="Demo data.")
+users_cli = AppGroup("users", help="Staff users.")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has data.")
+def demo_load(if_empty: bool) -> None:
+    """Load the demo regions, staff, groups and sessions, dated relative to today."""
+    from remote_groups.demo import database_is_empty, load_demo
+
+    if not database_is_empty():
+        if if_empty:
+            click.echo("The database already has data; the demo was not loaded again.")
+            return
+        raise click.ClickException("The database already has data; load the demo into an empty one.")
+    logins = load_demo()
+    db.session.commit()
+    click.echo("Demo loaded. Staff logins (demo passwords, for trying the service out):")
+    for login in logins:
+        click.echo(f"  {login.role:<12} {login.email:<42} {login.password}")
+
+
+@users_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="REMOTE_GROUPS_ADMIN_PASSWORD",
+)
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an administrator (or reset one's password)."""
+    if len(password) < 12:
+        raise click.BadParameter("use at least 12 characters", param_hint="--password")
+    user = save_user(
+        user_by_email(email),
+        email=email,
+        name=name,
+        role=Role.admin,
+        region=None,
+        language="fi",
+        password=password,
+    )
+    db.session.commit()
+    click.echo(f"Administrator {user.email} is ready.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)

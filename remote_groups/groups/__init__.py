@@ -1,0 +1,1 @@
+"""Remote groups, their sessions and schedule generation."""

@@ -1,0 +1,229 @@
+"""Group and session forms. The JSON API validates through the same forms, so a rule and its
+localized message exist once."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel.dates import get_day_names
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from remote_groups.groups.models import MAX_DURATION_MINUTES, GroupKind, RotationPolicy
+
+REQUIRED = _l("Fill in this field.")
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+def https_only(form: Any, field: Any) -> None:
+    parts = urlsplit(field.data or "")
+    if parts.scheme != "https" or not parts.netloc:
+        raise ValidationError(_l("The meeting link must start with https://"))
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def weekday_choices() -> list[tuple[int, str]]:
+    names = get_day_names("wide", locale=str(get_locale()))
+    return [(day, names[day]) for day in range(7)]
+
+
+class GroupForm(FlaskForm):
+    slug = StringField(
+        _l("Web address name"),
+        description=_l("Lowercase letters, digits and hyphens, e.g. wellbeing-spring"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=80),
+            Regexp(SLUG_PATTERN, message=_l("Use lowercase letters a–z, digits and hyphens.")),
+        ],
+    )
+    kind = RadioField(
+        _l("Kind of group"),
+        choices=[(kind.value, kind.label) for kind in GroupKind],
+        validators=[InputRequired(REQUIRED)],
+        default=GroupKind.open.value,
+    )
+    language = RadioField(
+        _l("Language of the group"),
+        choices=[("fi", _l("Finnish")), ("sv", _l("Swedish"))],
+        validators=[InputRequired(REQUIRED)],
+        default="fi",
+    )
+    title_fi = StringField(_l("Title in Finnish"), validators=[Optional(), Length(max=200)])
+    title_sv = StringField(_l("Title in Swedish"), validators=[Optional(), Length(max=200)])
+    title_en = StringField(_l("Title in English"), validators=[Optional(), Length(max=200)])
+    description_fi = TextAreaField(
+        _l("What the group is, in Finnish"), validators=[Optional(), Length(max=5000)]
+    )
+    description_sv = TextAreaField(
+        _l("What the group is, in Swedish"), validators=[Optional(), Length(max=5000)]
+    )
+    description_en = TextAreaField(
+        _l("What the group is, in English"), validators=[Optional(), Length(max=5000)]
+    )
+    audience_fi = TextAreaField(
+        _l("Who it is for, in Finnish"), validators=[Optional(), Length(max=2000)]
+    )
+    audience_sv = TextAreaField(
+        _l("Who it is for, in Swedish"), validators=[Optional(), Length(max=2000)]
+    )
+    audience_en = TextAreaField(
+        _l("Who it is for, in English"), validators=[Optional(), Length(max=2000)]
+    )
+    theme = StringField(_l("Theme"), validators=[Optional(), Length(max=80)])
+    meeting_url = URLField(
+        _l("Meeting link"),
+        validators=[DataRequired(REQUIRED), Length(max=500), https_only],
+    )
+    weekday = SelectField(
+        _l("Weekday"),
+        coerce=int,
+        validators=[InputRequired(REQUIRED)],
+        validate_choice=False,
+    )
+    start_time = TimeField(_l("Start time"), validators=[InputRequired(REQUIRED)])
+    duration_minutes = IntegerField(
+        _l("Length in minutes"),
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(
+                min=1,
+                max=MAX_DURATION_MINUTES,
+                message=_l("The length must be 1–480 minutes (at most 8 hours)."),
+            ),
+        ],
+        default=90,
+    )
+    term_start = DateField(_l("First day of the term"), validators=[InputRequired(REQUIRED)])
+    term_end = DateField(_l("Last day of the term"), validators=[InputRequired(REQUIRED)])
+    skip_holidays = BooleanField(_l("No sessions on Finnish public holidays"), default=True)
+    rotation_policy = SelectField(
+        _l("How regions take turns"),
+        choices=[(policy.value, policy.label) for policy in RotationPolicy],
+        default=RotationPolicy.round_robin.value,
+    )
+    regions = CheckboxListField(
+        _l("Participating regions, in turn order"), validate_choice=False
+    )
+    owner_region = SelectField(_l("Organizing region"), validate_choice=False)
+    capacity = IntegerField(
+        _l("Places"),
+        validators=[
+            Optional(),
+            NumberRange(min=1, message=_l("A course needs at least one place.")),
+        ],
+    )
+    application_opens = DateField(_l("Applications open"), validators=[Optional()])
+    application_closes = DateField(_l("Applications close"), validators=[Optional()])
+
+    def __init__(self, *args: Any, region_choices: list[tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.weekday.choices = weekday_choices()
+        self.regions.choices = region_choices
+        self.owner_region.choices = region_choices
+        self._region_slugs = {slug for slug, _ in region_choices}
+
+    def validate_weekday(self, field: Any) -> None:
+        if field.data is None or not 0 <= field.data <= 6:
+            raise ValidationError(_l("Choose a weekday."))
+
+    def validate_term_end(self, field: Any) -> None:
+        if self.term_start.data and field.data and field.data < self.term_start.data:
+            raise ValidationError(_l("The term cannot end before it starts."))
+
+    def validate_regions(self, field: Any) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose at least one region."))
+        unknown = [slug for slug in field.data if slug not in self._region_slugs]
+        if unknown:
+            raise ValidationError(_l("Unknown region: %(slugs)s", slugs=", ".join(unknown)))
+        if len(set(field.data)) != len(field.data):
+            raise ValidationError(_l("Each region can be chosen once."))
+
+    def validate_owner_region(self, field: Any) -> None:
+        if field.data and field.data not in self._region_slugs:
+            raise ValidationError(_l("Unknown region: %(slugs)s", slugs=field.data))
+
+    def validate_title_fi(self, field: Any) -> None:
+        if not (self.title_fi.data or self.title_sv.data):
+            raise ValidationError(_l("Give a title in Finnish or Swedish."))
+        chosen = self.title_fi if self.language.data == "fi" else self.title_sv
+        if not chosen.data:
+            raise ValidationError(_l("Give a title in the group's own language."))
+
+    def validate_capacity(self, field: Any) -> None:
+        if self.kind.data == GroupKind.closed.value and field.data is None:
+            raise ValidationError(_l("A closed course needs a number of places."))
+
+    def validate_application_closes(self, field: Any) -> None:
+        if self.kind.data != GroupKind.closed.value:
+            return
+        if not (self.application_opens.data and field.data):
+            raise ValidationError(_l("A closed course needs an application period."))
+        if field.data < self.application_opens.data:
+            raise ValidationError(_l("Applications cannot close before they open."))
+
+
+class SessionForm(FlaskForm):
+    """Move a single session, change its topic, or lock it against regeneration."""
+
+    day = DateField(_l("Date"), validators=[InputRequired(REQUIRED)])
+    start_time = TimeField(_l("Start time"), validators=[InputRequired(REQUIRED)])
+    duration_minutes = IntegerField(
+        _l("Length in minutes"),
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(
+                min=1,
+                max=MAX_DURATION_MINUTES,
+                message=_l("The length must be 1–480 minutes (at most 8 hours)."),
+            ),
+        ],
+    )
+    topic = StringField(_l("Topic"), validators=[Optional(), Length(max=200)])
+    locked = BooleanField(_l("Keep this session as it is when the schedule is regenerated"))
+    reason = TextAreaField(
+        _l("Reason for the change"),
+        description=_l("Shown to participants when the time changes."),
+        validators=[Optional(), Length(max=500)],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token to check."""
+
+
+class CancelSessionForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for cancelling"),
+        description=_l("Shown on the group page and in calendars."),
+        validators=[DataRequired(REQUIRED), Length(max=500)],
+    )

@@ -1,0 +1,251 @@
+"""Group and session transactions: load, call the schedule logic, save.
+
+Each public function leaves committing to its caller (a view or a command), so a failure
+anywhere rolls the whole change back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from remote_groups.extensions import db
+from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
+from remote_groups.groups.schedule import (
+    Occurrence,
+    Skip,
+    holiday_lookup,
+    local_datetime,
+    occurrences,
+)
+from remote_groups.regions.models import Region
+from remote_groups.types import utcnow
+
+
+class ServiceError(Exception):
+    """A refusal with a message for the person who asked (already translatable)."""
+
+    def __init__(self, message: Any, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+GROUP_FIELDS = (
+    "slug", "kind", "language", "title_fi", "title_sv", "title_en",
+    "description_fi", "description_sv", "description_en",
+    "audience_fi", "audience_sv", "audience_en", "theme", "meeting_url",
+    "weekday", "start_time", "duration_minutes", "term_start", "term_end",
+    "skip_holidays", "rotation_policy", "capacity", "application_opens", "application_closes",
+)  # fmt: skip
+
+
+@dataclass
+class RegenerationReport:
+    created: list[date] = field(default_factory=list)
+    moved: list[date] = field(default_factory=list)
+    removed: list[date] = field(default_factory=list)
+    kept: list[date] = field(default_factory=list)
+
+
+def regions_by_slug(slugs: list[str]) -> list[Region]:
+    found = {r.slug: r for r in db.session.scalars(select(Region).where(Region.slug.in_(slugs)))}
+    missing = [slug for slug in slugs if slug not in found]
+    if missing:
+        raise ServiceError(_l("Unknown region: %(slugs)s", slugs=", ".join(missing)), "regions")
+    return [found[slug] for slug in slugs]
+
+
+def save_group(
+    group: RemoteGroup | None,
+    values: dict[str, Any],
+    regions: list[Region],
+    owner: Region,
+    now: datetime | None = None,
+) -> RemoteGroup:
+    """Create or update a group from validated values, then bring its sessions up to date."""
+    if not regions:
+        raise ServiceError(_l("Choose at least one region."), field="regions")
+    slug_owner = db.session.scalar(select(RemoteGroup).where(RemoteGroup.slug == values["slug"]))
+    if slug_owner is not None and slug_owner is not group:
+        raise ServiceError(_l("Another group already uses this web address name."), "slug")
+    group = group or RemoteGroup()
+    db.session.add(group)
+    for name in GROUP_FIELDS:
+        if name in values:
+            setattr(group, name, values[name] if values[name] != "" else None)
+    if group.kind == GroupKind.open:
+        group.capacity = group.application_opens = group.application_closes = None
+    group.owner_region = owner
+    group.owner_region_id = owner.id
+    group.set_regions(regions)
+    db.session.flush()
+    regenerate_sessions(group, now)
+    return group
+
+
+def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> RegenerationReport:
+    """Bring future sessions in line with the weekly schedule.
+
+    Past sessions and sessions kept by hand (locked or edited by a coordinator) are never
+    touched. A future session whose date left the schedule is cancelled rather than deleted,
+    so subscribed calendars learn that it is gone.
+    """
+    now = now or utcnow()
+    report = RegenerationReport()
+    wanted = {o.day: o for o in occurrences(group.schedule) if isinstance(o, Occurrence)}
+    existing = {s.occurrence_date: s for s in group.sessions}
+
+    for day, occurrence in sorted(wanted.items()):
+        session = existing.get(day)
+        if session is None:
+            if occurrence.starts_at > now:
+                group.sessions.append(
+                    Session(
+                        occurrence_date=day,
+                        starts_at=occurrence.starts_at,
+                        ends_at=occurrence.ends_at,
+                        status=SessionStatus.scheduled,
+                    )
+                )
+                report.created.append(day)
+            continue
+        if session.starts_at <= now or session.kept_by_hand:
+            report.kept.append(day)
+            continue
+        revived = session.cancelled and session.cancel_reason is None
+        if (session.starts_at, session.ends_at) != (occurrence.starts_at, occurrence.ends_at) or revived:
+            session.starts_at, session.ends_at = occurrence.starts_at, occurrence.ends_at
+            session.status = SessionStatus.scheduled
+            session.sequence += 1
+            report.moved.append(day)
+
+    for day, session in existing.items():
+        if day in wanted or session.starts_at <= now or session.kept_by_hand:
+            continue
+        if not session.cancelled:
+            session.status = SessionStatus.cancelled
+            session.cancel_reason = None  # shown as "no longer in the schedule"
+            session.sequence += 1
+            report.removed.append(day)
+
+    assign_hosts_in_turn(group, now)
+    return report
+
+
+def assign_hosts_in_turn(group: RemoteGroup, now: datetime) -> None:
+    """Give future sessions host regions in the participating order, one turn per session.
+
+    Cancelled sessions take no turn; past and hand-kept sessions keep their host but use
+    their turn.
+    """
+    regions = group.regions
+    if not regions:
+        return
+    active = sorted(
+        (s for s in group.sessions if not s.cancelled), key=lambda s: (s.starts_at, s.id or 0)
+    )
+    for turn, session in enumerate(active):
+        if session.starts_at > now and not session.kept_by_hand:
+            session.host_region = regions[turn % len(regions)]
+
+
+def move_session(
+    session: Session,
+    day: date,
+    start_time: time,
+    duration_minutes: int,
+    *,
+    topic: str | None,
+    locked: bool,
+    reason: str | None,
+    now: datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    if session.ends_at <= now:
+        raise ServiceError(_l("A session that has already taken place cannot be changed."))
+    starts_at = local_datetime(day, start_time, session.group.timezone)
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    time_changed = (starts_at, ends_at) != (session.starts_at, session.ends_at)
+    if time_changed:
+        if session.cancelled:
+            raise ServiceError(_l("Restore the cancelled session before moving it."))
+        if starts_at <= now:
+            raise ServiceError(_l("Choose a time in the future."), field="day")
+        if not reason:
+            raise ServiceError(_l("Tell participants why the time changes."), field="reason")
+        session.starts_at, session.ends_at = starts_at, ends_at
+        session.change_reason = reason
+        session.edited_at = now
+        session.sequence += 1
+    session.topic = topic or None
+    session.locked = locked
+
+
+def cancel_session(session: Session, reason: str, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if session.ends_at <= now:
+        raise ServiceError(_l("A session that has already taken place cannot be changed."))
+    if session.cancelled:
+        raise ServiceError(_l("This session is already cancelled."))
+    session.status = SessionStatus.cancelled
+    session.cancel_reason = reason
+    session.edited_at = now
+    session.sequence += 1
+
+
+def restore_session(session: Session, now: datetime | None = None) -> None:
+    """Undo a cancellation."""
+    now = now or utcnow()
+    if session.ends_at <= now:
+        raise ServiceError(_l("A session that has already taken place cannot be changed."))
+    if not session.cancelled:
+        raise ServiceError(_l("This session is not cancelled."))
+    session.status = SessionStatus.scheduled
+    session.cancel_reason = None
+    session.edited_at = now
+    session.sequence += 1
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    """One line of a group's schedule: a session, or a date without one and why."""
+
+    day: date
+    session: Session | None = None
+    skip_reason: str | None = None
+
+
+def upcoming_schedule(
+    group: RemoteGroup, locale: str, now: datetime | None = None, limit: int | None = None
+) -> list[ScheduleEntry]:
+    """Future sessions (cancelled ones included) merged with holiday gaps, in date order."""
+    now = now or utcnow()
+    entries = [
+        ScheduleEntry(s.starts_at.date(), session=s) for s in group.sessions if s.ends_at > now
+    ]
+    today = now.date()
+    entries += [
+        ScheduleEntry(o.day, skip_reason=o.reason)
+        for o in occurrences(group.schedule, holiday_lookup(locale))
+        if isinstance(o, Skip) and o.day >= today
+    ]
+    entries.sort(key=lambda e: (e.day, e.session.starts_at if e.session else now))
+    return entries[:limit] if limit else entries
+
+
+def groups_for_listing(kind: str | None = None, language: str | None = None) -> list[RemoteGroup]:
+    query = select(RemoteGroup).order_by(RemoteGroup.term_start, RemoteGroup.slug)
+    if kind:
+        query = query.where(RemoteGroup.kind == GroupKind(kind))
+    if language:
+        query = query.where(RemoteGroup.language == language)
+    return list(db.session.scalars(query))
+
+
+def group_by_slug(slug: str) -> RemoteGroup | None:
+    return db.session.scalar(select(RemoteGroup).where(RemoteGroup.slug == slug))

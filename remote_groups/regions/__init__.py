@@ -1,0 +1,1 @@
+"""Welfare regions, staff users, roles and login."""

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from remote_groups.extensions import db
+from remote_groups.i18n import LocalizedText, pick_localized
+from remote_groups.types import LabelledEnum, UTCDateTime, enum_column, utcnow
+
+
+class Role(LabelledEnum):
+    admin = "admin", _l("Administrator")
+    coordinator = "coordinator", _l("Coordinator")
+    facilitator = "facilitator", _l("Facilitator")
+
+
+class Region(db.Model):
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name_fi: Mapped[str] = mapped_column(String(120))
+    name_sv: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    contact_email: Mapped[str] = mapped_column(String(254))
+
+    users: Mapped[list[User]] = relationship(back_populates="region")
+
+    def name(self, locale: str) -> LocalizedText:
+        return pick_localized({"fi": self.name_fi, "sv": self.name_sv, "en": self.name_en}, locale)
+
+    def __repr__(self) -> str:
+        return f"<Region {self.slug}>"
+
+
+def new_token() -> str:
+    """An unguessable URL-safe token (32 random bytes)."""
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, db.Model):
+    """A staff member: an administrator, a region's coordinator or a facilitator."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    language: Mapped[str] = mapped_column(String(2), default="fi")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    region: Mapped[Region | None] = relationship(back_populates="users")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.coordinator
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

@@ -1,0 +1,89 @@
+"""Staff and region transactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+
+from remote_groups.extensions import db
+from remote_groups.groups.models import Session, SessionStatus, session_co_facilitators
+from remote_groups.groups.service import ServiceError
+from remote_groups.regions.models import Region, Role, User
+from remote_groups.types import utcnow
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (the same answer for every failure)."""
+    user = user_by_email(email)
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def save_region(region: Region | None, values: dict[str, str]) -> Region:
+    other = db.session.scalar(select(Region).where(Region.slug == values["slug"]))
+    if other is not None and other is not region:
+        raise ServiceError(_l("Another region already uses this web address name."), "slug")
+    region = region or Region()
+    for name in ("slug", "name_fi", "name_sv", "name_en", "contact_email"):
+        setattr(region, name, values[name])
+    db.session.add(region)
+    return region
+
+
+def save_user(
+    user: User | None,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    region: Region | None,
+    language: str,
+    password: str | None,
+) -> User:
+    other = user_by_email(email)
+    if other is not None and other is not user:
+        raise ServiceError(_l("Another user already has this email address."), "email")
+    if user is None and not password:
+        raise ServiceError(_l("Give the new user a password."), "password")
+    user = user or User()
+    user.email, user.name, user.role, user.region = email.strip().lower(), name, role, region
+    user.language = language
+    if password:
+        user.set_password(password)
+    db.session.add(user)
+    return user
+
+
+def sessions_of_facilitator(user: User, now: datetime | None = None) -> list[Session]:
+    """Upcoming sessions the user leads or co-leads, cancelled ones included so they are seen."""
+    now = now or utcnow()
+    co_led = select(session_co_facilitators.c.session_id).where(
+        session_co_facilitators.c.user_id == user.id
+    )
+    query = (
+        select(Session)
+        .where(Session.ends_at > now)
+        .where(or_(Session.lead_facilitator_id == user.id, Session.id.in_(co_led)))
+        .order_by(Session.starts_at)
+    )
+    return list(db.session.scalars(query))
+
+
+def region_turns(region_id: int, now: datetime | None = None, limit: int = 20) -> list[Session]:
+    """The next sessions the region hosts across all groups."""
+    now = now or utcnow()
+    query = (
+        select(Session)
+        .where(Session.host_region_id == region_id, Session.ends_at > now)
+        .where(Session.status == SessionStatus.scheduled)
+        .order_by(Session.starts_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))

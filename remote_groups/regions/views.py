@@ -1,0 +1,156 @@
+"""Staff login, the staff home page, and the administrators' region and user pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from remote_groups.extensions import db, login_manager
+from remote_groups.groups import service as group_service
+from remote_groups.groups.forms import ConfirmForm
+from remote_groups.groups.service import ServiceError
+from remote_groups.regions import service
+from remote_groups.regions.forms import LoginForm, RegionForm, UserForm
+from remote_groups.regions.models import Region, Role, User
+from remote_groups.regions.permissions import can_edit_group, roles_required
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+login_manager.login_view = "staff.login"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("staff.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(_("The email or the password is wrong."))
+    return render_template("regions/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> ResponseReturnValue:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    logout_user()
+    flash(_("You have logged out."))
+    return redirect(url_for("groups.home"))
+
+
+@bp.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    groups = [
+        g for g in group_service.groups_for_listing() if can_edit_group(current_user, g)
+    ]
+    return render_template(
+        "regions/home.html",
+        my_sessions=service.sessions_of_facilitator(current_user),
+        region_turns=service.region_turns(current_user.region_id) if current_user.region_id else [],
+        groups=groups,
+    )
+
+
+# --- administrators: regions and users ---------------------------------------------------
+
+
+def _region_choices() -> list[tuple[str, str]]:
+    locale = str(get_locale())
+    regions = db.session.scalars(select(Region).order_by(Region.slug))
+    return [(r.slug, str(r.name(locale))) for r in regions]
+
+
+@bp.get("/regions")
+@roles_required(Role.admin)
+def regions() -> ResponseReturnValue:
+    return render_template(
+        "regions/regions.html", regions=db.session.scalars(select(Region).order_by(Region.slug))
+    )
+
+
+@bp.route("/regions/new", methods=["GET", "POST"])
+@bp.route("/regions/<slug>/edit", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def edit_region(slug: str | None = None) -> ResponseReturnValue:
+    region = None
+    if slug:
+        region = db.session.scalar(select(Region).where(Region.slug == slug)) or abort(404)
+    form = RegionForm(obj=region)
+    if form.validate_on_submit():
+        try:
+            service.save_region(region, form.data)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            form[error.field or "slug"].errors.append(error.message)
+        else:
+            flash(_("The region was saved."))
+            return redirect(url_for("staff.regions"))
+    status = 422 if form.errors else 200
+    return render_template("regions/region_edit.html", form=form, region=region), status
+
+
+@bp.get("/users")
+@roles_required(Role.admin)
+def users() -> ResponseReturnValue:
+    return render_template(
+        "regions/users.html", users=db.session.scalars(select(User).order_by(User.email))
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def edit_user(user_id: int | None = None) -> ResponseReturnValue:
+    user = db.session.get(User, user_id) or abort(404) if user_id else None
+    form = UserForm(obj=user, region_choices=_region_choices())
+    if request.method == "GET" and user is not None:
+        form.role.data = user.role.value
+        form.region.data = user.region.slug if user.region else ""
+    if form.validate_on_submit():
+        region = (
+            db.session.scalar(select(Region).where(Region.slug == form.region.data))
+            if form.region.data
+            else None
+        )
+        try:
+            service.save_user(
+                user,
+                email=form.email.data,
+                name=form.name.data,
+                role=Role(form.role.data),
+                region=region,
+                language=form.language.data,
+                password=form.password.data or None,
+            )
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            form[error.field or "email"].errors.append(error.message)
+        else:
+            flash(_("The user was saved."))
+            return redirect(url_for("staff.users"))
+    status = 422 if form.errors else 200
+    return render_template("regions/user_edit.html", form=form, user=user), status
+
+
