@@ -24,7 +24,9 @@ def demo_load(if_empty: bool) -> None:
         if if_empty:
             click.echo("The database already has data; the demo was not loaded again.")
             return
-        raise click.ClickException("The database already has data; load the demo into an empty one.")
+        raise click.ClickException(
+            "The database already has data; load the demo into an empty one."
+        )
     logins = load_demo()
     db.session.commit()
     click.echo("Demo loaded. Staff logins (demo passwords, for trying the service out):")

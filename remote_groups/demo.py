@@ -71,8 +71,13 @@ def load_demo(today: date | None = None, now: datetime | None = None) -> list[De
 
     regions: list[Region] = []
     for slug, fi, sv, en in REGIONS:
-        region = Region(slug=slug, name_fi=fi, name_sv=sv, name_en=en,
-                        contact_email=f"etaryhmat@{slug}.example.org")
+        region = Region(
+            slug=slug,
+            name_fi=fi,
+            name_sv=sv,
+            name_en=en,
+            contact_email=f"etaryhmat@{slug}.example.org",
+        )
         db.session.add(region)
         regions.append(region)
 
@@ -90,8 +95,13 @@ def load_demo(today: date | None = None, now: datetime | None = None) -> list[De
         for index, (name, role) in enumerate(people):
             suffix = "coordinator" if role == Role.coordinator else f"facilitator{index}"
             email = f"{suffix}@{region.slug}.example.org"
-            user = User(email=email, name=name, role=role, region=region,
-                        language="sv" if name.startswith(("Björn", "Emma")) else "fi")
+            user = User(
+                email=email,
+                name=name,
+                role=role,
+                region=region,
+                language="sv" if name.startswith(("Björn", "Emma")) else "fi",
+            )
             user.set_password(STAFF_PASSWORD)
             db.session.add(user)
             logins.append(DemoLogin(email, role.value, STAFF_PASSWORD))
@@ -101,9 +111,12 @@ def load_demo(today: date | None = None, now: datetime | None = None) -> list[De
 
     course_start = today + timedelta(days=21)
     course_time = time(10, 0)
-    course = RemoteGroup(kind=GroupKind.closed, capacity=10,
-                         application_opens=today - timedelta(days=7),
-                         application_closes=today + timedelta(days=14))
+    course = RemoteGroup(
+        kind=GroupKind.closed,
+        capacity=10,
+        application_opens=today - timedelta(days=7),
+        application_closes=today + timedelta(days=14),
+    )
     group_service.save_group(
         course,
         {

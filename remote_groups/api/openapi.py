@@ -59,7 +59,9 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
-            "/regions": {"get": {"summary": "Welfare regions", "responses": {"200": _ok(_items("Region"))}}},
+            "/regions": {
+                "get": {"summary": "Welfare regions", "responses": {"200": _ok(_items("Region"))}}
+            },
             "/groups": {
                 "get": {
                     "summary": "Remote groups",
@@ -67,7 +69,10 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "kind", "in": "query", "schema": {"enum": ["open", "closed"]}},
                         {"name": "language", "in": "query", "schema": {"enum": ["fi", "sv"]}},
                     ],
-                    "responses": {"200": _ok(_items("Group")), "400": _ok(_ref("Error"), "Bad filter")},
+                    "responses": {
+                        "200": _ok(_items("Group")),
+                        "400": _ok(_ref("Error"), "Bad filter"),
+                    },
                 },
                 "post": {
                     "summary": "Create a group (logged-in coordinator or administrator)",
@@ -96,8 +101,16 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "A group's sessions",
                     "parameters": [
                         _SLUG,
-                        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-                        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                        {
+                            "name": "from",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date"},
+                        },
+                        {
+                            "name": "to",
+                            "in": "query",
+                            "schema": {"type": "string", "format": "date"},
+                        },
                     ],
                     "responses": {
                         "200": _ok(_items("Session")),
@@ -128,8 +141,12 @@ def openapi_document() -> dict[str, Any]:
                         "schedule": {
                             "type": "object",
                             "properties": {
-                                "weekday": {"type": "integer", "minimum": 0, "maximum": 6,
-                                            "description": "Monday = 0"},
+                                "weekday": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 6,
+                                    "description": "Monday = 0",
+                                },
                                 "start_time": {"type": "string", "example": "13:00"},
                                 "duration_minutes": {"type": "integer"},
                                 "timezone": {"type": "string"},
@@ -138,8 +155,11 @@ def openapi_document() -> dict[str, Any]:
                                 "skip_holidays": {"type": "boolean"},
                             },
                         },
-                        "regions": {"type": "array", "items": {"type": "string"},
-                                    "description": "Region slugs in turn order"},
+                        "regions": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Region slugs in turn order",
+                        },
                         "owner_region": {"type": "string"},
                         "capacity": {"type": ["integer", "null"]},
                         "application_window": {"type": "object"},
@@ -148,8 +168,18 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "GroupInput": {
                     "type": "object",
-                    "required": ["slug", "kind", "language", "meeting_url", "weekday", "start_time",
-                                 "duration_minutes", "term_start", "term_end", "regions"],
+                    "required": [
+                        "slug",
+                        "kind",
+                        "language",
+                        "meeting_url",
+                        "weekday",
+                        "start_time",
+                        "duration_minutes",
+                        "term_start",
+                        "term_end",
+                        "regions",
+                    ],
                     "properties": {
                         "slug": {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"},
                         "kind": {"enum": ["open", "closed"]},

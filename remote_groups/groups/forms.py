@@ -130,9 +130,7 @@ class GroupForm(FlaskForm):
         choices=[(policy.value, policy.label) for policy in RotationPolicy],
         default=RotationPolicy.round_robin.value,
     )
-    regions = CheckboxListField(
-        _l("Participating regions, in turn order"), validate_choice=False
-    )
+    regions = CheckboxListField(_l("Participating regions, in turn order"), validate_choice=False)
     owner_region = SelectField(_l("Organizing region"), validate_choice=False)
     capacity = IntegerField(
         _l("Places"),
@@ -172,24 +170,33 @@ class GroupForm(FlaskForm):
         if field.data and field.data not in self._region_slugs:
             raise ValidationError(_l("Unknown region: %(slugs)s", slugs=field.data))
 
-    def validate_title_fi(self, field: Any) -> None:
-        if not (self.title_fi.data or self.title_sv.data):
-            raise ValidationError(_l("Give a title in Finnish or Swedish."))
-        chosen = self.title_fi if self.language.data == "fi" else self.title_sv
-        if not chosen.data:
-            raise ValidationError(_l("Give a title in the group's own language."))
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Field rules first, then the rules between fields. (Inline ``validate_<field>``
+        methods are skipped when a field is empty, and these rules are about empty fields.)"""
+        valid = super().validate(extra_validators)
+        for name, message in self._rules_between_fields():
+            self[name].errors = [*self[name].errors, message]
+            valid = False
+        return valid
 
-    def validate_capacity(self, field: Any) -> None:
-        if self.kind.data == GroupKind.closed.value and field.data is None:
-            raise ValidationError(_l("A closed course needs a number of places."))
-
-    def validate_application_closes(self, field: Any) -> None:
-        if self.kind.data != GroupKind.closed.value:
-            return
-        if not (self.application_opens.data and field.data):
-            raise ValidationError(_l("A closed course needs an application period."))
-        if field.data < self.application_opens.data:
-            raise ValidationError(_l("Applications cannot close before they open."))
+    def _rules_between_fields(self) -> list[tuple[str, Any]]:
+        problems: list[tuple[str, Any]] = []
+        own_title = self.title_fi if self.language.data == "fi" else self.title_sv
+        if not own_title.data:
+            problems.append((own_title.name, _l("Give a title in the group's own language.")))
+        if self.kind.data == GroupKind.closed.value:
+            if self.capacity.data is None and not self.capacity.errors:
+                problems.append(("capacity", _l("A closed course needs a number of places.")))
+            opens, closes = self.application_opens.data, self.application_closes.data
+            if not (opens and closes):
+                problems.append(
+                    ("application_closes", _l("A closed course needs an application period."))
+                )
+            elif closes < opens:
+                problems.append(
+                    ("application_closes", _l("Applications cannot close before they open."))
+                )
+        return problems
 
 
 class SessionForm(FlaskForm):

@@ -131,7 +131,9 @@ class RemoteGroup(db.Model):
         )
 
     def title(self, locale: str) -> LocalizedText:
-        return pick_localized({"fi": self.title_fi, "sv": self.title_sv, "en": self.title_en}, locale)
+        return pick_localized(
+            {"fi": self.title_fi, "sv": self.title_sv, "en": self.title_en}, locale
+        )
 
     def description(self, locale: str) -> LocalizedText:
         return pick_localized(

@@ -85,6 +85,7 @@ def save_group(
     group.set_regions(regions)
     db.session.flush()
     regenerate_sessions(group, now)
+    db.session.flush()
     return group
 
 
@@ -110,6 +111,8 @@ def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> Rege
                         starts_at=occurrence.starts_at,
                         ends_at=occurrence.ends_at,
                         status=SessionStatus.scheduled,
+                        sequence=0,
+                        locked=False,
                     )
                 )
                 report.created.append(day)
@@ -118,7 +121,10 @@ def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> Rege
             report.kept.append(day)
             continue
         revived = session.cancelled and session.cancel_reason is None
-        if (session.starts_at, session.ends_at) != (occurrence.starts_at, occurrence.ends_at) or revived:
+        if (session.starts_at, session.ends_at) != (
+            occurrence.starts_at,
+            occurrence.ends_at,
+        ) or revived:
             session.starts_at, session.ends_at = occurrence.starts_at, occurrence.ends_at
             session.status = SessionStatus.scheduled
             session.sequence += 1

@@ -139,7 +139,11 @@ def new_group() -> ResponseReturnValue:
 def edit_group(slug: str) -> ResponseReturnValue:
     group = service.group_by_slug(slug) or abort(404)
     require(can_edit_group(current_user, group))
-    form = GroupForm(obj=group, region_choices=_region_choices())
+    # The model is only the starting point of an unsent form; a sent form stands on its own,
+    # so a field missing from it (owner region, for coordinators) is not read from the model.
+    form = GroupForm(
+        obj=group if request.method == "GET" else None, region_choices=_region_choices()
+    )
     if request.method == "GET":
         form.regions.data = [r.slug for r in group.regions]
         form.owner_region.data = group.owner_region.slug
@@ -264,4 +268,3 @@ def regenerate(slug: str) -> ResponseReturnValue:
         )
     )
     return redirect(url_for("groups.group_page", slug=group.slug))
-

@@ -25,9 +25,15 @@ class RegionForm(FlaskForm):
             Regexp(SLUG_PATTERN, message=_l("Use lowercase letters a–z, digits and hyphens.")),
         ],
     )
-    name_fi = StringField(_l("Name in Finnish"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    name_sv = StringField(_l("Name in Swedish"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    name_en = StringField(_l("Name in English"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    name_fi = StringField(
+        _l("Name in Finnish"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
+    name_sv = StringField(
+        _l("Name in Swedish"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
     contact_email = EmailField(
         _l("Contact email"),
         validators=[DataRequired(REQUIRED), Email(_l("Check the email address.")), Length(max=254)],

@@ -26,7 +26,7 @@ def can_create_groups(user: User) -> bool:
 
 
 def can_edit_group(user: User, group: RemoteGroup) -> bool:
-    """Admins edit every group; a coordinator edits the groups their region runs or takes part in."""
+    """Admins edit every group; a coordinator, the groups their region runs or takes part in."""
     if user.role == Role.admin:
         return True
     return user.role == Role.coordinator and group.takes_part(user.region_id)

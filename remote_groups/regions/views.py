@@ -60,9 +60,7 @@ def logout() -> ResponseReturnValue:
 @bp.get("/")
 @login_required
 def home() -> ResponseReturnValue:
-    groups = [
-        g for g in group_service.groups_for_listing() if can_edit_group(current_user, g)
-    ]
+    groups = [g for g in group_service.groups_for_listing() if can_edit_group(current_user, g)]
     return render_template(
         "regions/home.html",
         my_sessions=service.sessions_of_facilitator(current_user),
@@ -152,5 +150,3 @@ def edit_user(user_id: int | None = None) -> ResponseReturnValue:
             return redirect(url_for("staff.users"))
     status = 422 if form.errors else 200
     return render_template("regions/user_edit.html", form=form, user=user), status
-
-

@@ -1,0 +1,179 @@
+"""Fixtures: an app on SQLite (default) or on the PostgreSQL of TEST_DATABASE_URL.
+
+The schema is built by running the Alembic migrations, so every run also tests them. Each test
+starts from empty tables. Under CI=true an unreachable PostgreSQL fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from remote_groups import create_app
+from remote_groups.extensions import db
+from remote_groups.groups import service as group_service
+from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
+from remote_groups.regions.models import Region, Role, User
+from tests.pg_available import reachable
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+# A fixed "now" for service-level tests, so dates in 2027 stay in the future forever.
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    if not reachable(TEST_DATABASE_URL):
+        message = f"PostgreSQL at TEST_DATABASE_URL={TEST_DATABASE_URL} is unreachable"
+        if os.environ.get("CI") == "true":
+            pytest.exit(message + " (CI=true requires it)", returncode=1)
+        pytest.skip(message, allow_module_level=True)
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-000",
+            "MAIL_DIR": str(tmp_path_factory.mktemp("mail")),
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with application.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table after a test that used the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An application context for service-level tests."""
+    with app.app_context(), app.test_request_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def make_region(slug: str) -> Region:
+    region = Region(
+        slug=slug,
+        name_fi=f"{slug} fi",
+        name_sv=f"{slug} sv",
+        name_en=f"{slug} en",
+        contact_email=f"info@{slug}.example.org",
+    )
+    db.session.add(region)
+    return region
+
+
+def make_user(email: str, role: Role, region: Region | None, language: str = "fi") -> User:
+    user = User(email=email, name=email.split("@")[0], role=role, region=region, language=language)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    return user
+
+
+def group_values(**overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "slug": "test-group",
+        "kind": GroupKind.open,
+        "language": "fi",
+        "title_fi": "Testiryhmä",
+        "title_sv": "Testgrupp",
+        "meeting_url": "https://meet.example.org/test",
+        "weekday": 3,
+        "start_time": time(13, 0),
+        "duration_minutes": 60,
+        "term_start": date(2027, 1, 1),
+        "term_end": date(2027, 6, 30),
+        "skip_holidays": True,
+        "rotation_policy": RotationPolicy.round_robin,
+    }
+    values.update(overrides)
+    return values
+
+
+def make_group(regions: list[Region], now: datetime = NOW, **overrides: object) -> RemoteGroup:
+    return group_service.save_group(None, group_values(**overrides), regions, regions[0], now)
+
+
+@pytest.fixture
+def world(app: Flask) -> dict[str, object]:
+    """Three regions taking part in one group, a fourth outside it, and staff of each."""
+    with app.app_context():
+        lu, siun, varha, outside = (
+            make_region(s) for s in ("lansi-uusimaa", "siun-sote", "varha", "lappi")
+        )
+        db.session.flush()
+        make_user("admin@example.org", Role.admin, None)
+        make_user("coord@lu.example.org", Role.coordinator, lu)
+        make_user("coord@lappi.example.org", Role.coordinator, outside)
+        make_user("fac@lu.example.org", Role.facilitator, lu)
+        group = make_group(
+            [lu, siun, varha],
+            now=datetime.now(UTC),
+            term_start=date.today(),
+            term_end=date.today().replace(year=date.today().year + 1),
+        )
+        db.session.commit()
+        return {"group_slug": group.slug}
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """A CSRF token valid for every form of the client's browser session."""
+    page = client.get("/staff/login").get_data(as_text=True)
+    match = CSRF_PATTERN.search(page)
+    assert match, "the login page has a CSRF token"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str) -> None:
+    response = client.post(
+        "/staff/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
