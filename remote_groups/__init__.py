@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
@@ -30,7 +30,12 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def select_locale() -> str:
-    """The visitor's explicit choice, else a staff user's profile, else Accept-Language, else fi."""
+    """The visitor's explicit choice, else a staff user's profile, else Accept-Language, else fi.
+
+    Outside a request (commands, the scheduler) it is Finnish; mail picks its own language.
+    """
+    if not has_request_context():
+        return "fi"
     chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen:
         return normalize_language(chosen)
@@ -62,10 +67,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from remote_groups.api.views import bp as api_bp
     from remote_groups.groups.views import public_bp, staff_groups_bp
     from remote_groups.regions.views import bp as staff_bp
+    from remote_groups.rotation.views import bp as rotation_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_groups_bp)
+    app.register_blueprint(rotation_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health.bp)
     csrf.exempt(api_bp)

@@ -12,6 +12,7 @@ from remote_groups.regions.service import save_user, user_by_email
 
 demo_cli = AppGroup("demo", help="Demo data.")
 users_cli = AppGroup("users", help="Staff users.")
+rotation_cli = AppGroup("rotation", help="Host rotation.")
 
 
 @demo_cli.command("load")
@@ -61,6 +62,41 @@ def create_admin(email: str, name: str, password: str) -> None:
     click.echo(f"Administrator {user.email} is ready.")
 
 
+@rotation_cli.command("plan")
+@click.argument("slug")
+@click.option("--dry-run", is_flag=True, help="Show what would change, and save nothing.")
+def rotation_plan(slug: str, dry_run: bool) -> None:
+    """Print a group's host plan; without --dry-run, save it."""
+    from remote_groups.groups.service import group_by_slug
+    from remote_groups.rotation.service import apply_plan, preview_plan
+    from remote_groups.service import ServiceError
+
+    group = group_by_slug(slug)
+    if group is None:
+        raise click.ClickException(f"No group {slug!r}.")
+    try:
+        preview = preview_plan(group) if dry_run else apply_plan(group)
+    except ServiceError as error:
+        raise click.ClickException(str(error.message)) from None
+    zone = group.zone
+    for session in group.sessions:
+        if session.cancelled:
+            continue
+        host = preview.plan.get(session.id) or "-"
+        change = preview.changes.get(session.id)
+        note = f"  (was {change[0] or '-'})" if change else ""
+        click.echo(f"{session.starts_at.astimezone(zone):%Y-%m-%d %H:%M}  {host}{note}")
+    counts = ", ".join(f"{slug}: {count}" for slug, count in preview.counts.items())
+    click.echo(f"Turns: {counts}")
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run: {len(preview.changes)} turns would change; nothing was saved.")
+    else:
+        db.session.commit()
+        click.echo(f"Saved: {len(preview.changes)} turns changed.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(rotation_cli)

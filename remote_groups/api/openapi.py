@@ -198,7 +198,11 @@ def openapi_document() -> dict[str, Any]:
                         "capacity": {"type": "integer", "minimum": 1},
                         "application_opens": {"type": "string", "format": "date"},
                         "application_closes": {"type": "string", "format": "date"},
-                        "skip_holidays": {"type": "boolean"},
+                        "skip_holidays": {"type": "boolean", "default": True},
+                        "rotation_policy": {
+                            "enum": ["round_robin", "week_parity"],
+                            "default": "round_robin",
+                        },
                     },
                 },
                 "Session": {
@@ -211,6 +215,11 @@ def openapi_document() -> dict[str, Any]:
                         "status": {"enum": ["scheduled", "cancelled"]},
                         "host_region": {"type": ["string", "null"]},
                         "topic": {"type": ["string", "null"]},
+                        "lead_facilitator": {
+                            "type": ["object", "null"],
+                            "description": "Only for logged-in staff",
+                            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+                        },
                     },
                 },
             }

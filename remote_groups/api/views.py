@@ -23,6 +23,8 @@ from remote_groups.regions.permissions import can_create_groups
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+API_DEFAULTS = {"skip_holidays": True, "rotation_policy": "round_robin"}
+
 
 def region_json(region: Region) -> dict[str, Any]:
     return {
@@ -65,9 +67,10 @@ def group_json(group: RemoteGroup) -> dict[str, Any]:
     return data
 
 
-def session_json(session: Session) -> dict[str, Any]:
+def session_json(session: Session, staff: bool = False) -> dict[str, Any]:
+    """A session; staff also see who leads it (public items name only the host region)."""
     zone = session.group.zone
-    return {
+    item: dict[str, Any] = {
         "id": session.id,
         "starts_at": session.starts_at.astimezone(zone).isoformat(),
         "ends_at": session.ends_at.astimezone(zone).isoformat(),
@@ -75,6 +78,10 @@ def session_json(session: Session) -> dict[str, Any]:
         "host_region": session.host_region.slug if session.host_region else None,
         "topic": session.topic,
     }
+    if staff:
+        lead = session.lead_facilitator
+        item["lead_facilitator"] = {"id": lead.id, "name": lead.name} if lead else None
+    return item
 
 
 def api_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> Response:
@@ -127,8 +134,9 @@ def _date_arg(name: str) -> date | None:
 def group_sessions(slug: str) -> ResponseReturnValue:
     found = service.group_by_slug(slug) or abort(404)
     start, end = _date_arg("from"), _date_arg("to")
+    staff = current_user.is_authenticated
     items = [
-        session_json(s)
+        session_json(s, staff)
         for s in found.sessions
         if (start is None or s.starts_at.astimezone(found.zone).date() >= start)
         and (end is None or s.starts_at.astimezone(found.zone).date() <= end)
@@ -159,6 +167,8 @@ def create_group() -> ResponseReturnValue:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return api_error(400, "send a JSON object with Content-Type: application/json")
+    # A missing checkbox means "off" in an HTML form, but a missing JSON key means "default".
+    payload = {**API_DEFAULTS, **payload}
     regions = [(r.slug, r.slug) for r in db.session.scalars(select(Region))]
     form = GroupForm(formdata=_as_formdata(payload), meta={"csrf": False}, region_choices=regions)
     if not form.validate():

@@ -211,6 +211,8 @@ class Session(db.Model):
     topic: Mapped[str | None] = mapped_column(String(200))
     sequence: Mapped[int] = mapped_column(default=0)
     locked: Mapped[bool] = mapped_column(default=False)
+    # Set when the host was agreed between regions (an accepted swap): the planner keeps it.
+    host_fixed: Mapped[bool] = mapped_column(default=False)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

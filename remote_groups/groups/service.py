@@ -14,7 +14,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from remote_groups.extensions import db
-from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
+from remote_groups.groups.models import (
+    GroupKind,
+    RemoteGroup,
+    RotationPolicy,
+    Session,
+    SessionStatus,
+)
 from remote_groups.groups.schedule import (
     Occurrence,
     Skip,
@@ -23,17 +29,9 @@ from remote_groups.groups.schedule import (
     occurrences,
 )
 from remote_groups.regions.models import Region
+from remote_groups.rotation.service import apply_plan
+from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
-
-
-class ServiceError(Exception):
-    """A refusal with a message for the person who asked (already translatable)."""
-
-    def __init__(self, message: Any, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
-
 
 GROUP_FIELDS = (
     "slug", "kind", "language", "title_fi", "title_sv", "title_en",
@@ -78,6 +76,8 @@ def save_group(
     for name in GROUP_FIELDS:
         if name in values:
             setattr(group, name, values[name] if values[name] != "" else None)
+    group.kind = GroupKind(group.kind)
+    group.rotation_policy = RotationPolicy(group.rotation_policy or RotationPolicy.round_robin)
     if group.kind == GroupKind.open:
         group.capacity = group.application_opens = group.application_closes = None
     group.owner_region = owner
@@ -113,6 +113,7 @@ def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> Rege
                         status=SessionStatus.scheduled,
                         sequence=0,
                         locked=False,
+                        host_fixed=False,
                     )
                 )
                 report.created.append(day)
@@ -139,25 +140,8 @@ def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> Rege
             session.sequence += 1
             report.removed.append(day)
 
-    assign_hosts_in_turn(group, now)
+    apply_plan(group, now)
     return report
-
-
-def assign_hosts_in_turn(group: RemoteGroup, now: datetime) -> None:
-    """Give future sessions host regions in the participating order, one turn per session.
-
-    Cancelled sessions take no turn; past and hand-kept sessions keep their host but use
-    their turn.
-    """
-    regions = group.regions
-    if not regions:
-        return
-    active = sorted(
-        (s for s in group.sessions if not s.cancelled), key=lambda s: (s.starts_at, s.id or 0)
-    )
-    for turn, session in enumerate(active):
-        if session.starts_at > now and not session.kept_by_hand:
-            session.host_region = regions[turn % len(regions)]
 
 
 def move_session(

@@ -27,6 +27,7 @@ from remote_groups.regions.permissions import (
     roles_required,
 )
 from remote_groups.types import utcnow
+from remote_groups.web import safe_local_path
 
 public_bp = Blueprint("groups", __name__)
 staff_groups_bp = Blueprint("staff_groups", __name__, url_prefix="/staff")
@@ -34,13 +35,6 @@ staff_groups_bp = Blueprint("staff_groups", __name__, url_prefix="/staff")
 
 def _locale() -> str:
     return str(get_locale())
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths, so the language switch cannot redirect elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("groups.home")
 
 
 @public_bp.get("/")
@@ -51,7 +45,7 @@ def home() -> ResponseReturnValue:
 @public_bp.get("/language/<code>")
 def choose_language(code: str) -> Response:
     """Remember the visitor's language in a cookie; a plain link, so it works without JS."""
-    response = redirect(_safe_next(request.args.get("next")))
+    response = redirect(safe_local_path(request.args.get("next"), url_for("groups.home")))
     if code in SUPPORTED:
         response.set_cookie(
             LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True

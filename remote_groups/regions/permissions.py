@@ -55,3 +55,17 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def coordinates_region(user: User, region_id: int | None) -> bool:
+    """Admins, and the coordinator of that region."""
+    if user.role == Role.admin:
+        return True
+    return (
+        user.role == Role.coordinator and user.region_id is not None and user.region_id == region_id
+    )
+
+
+def can_assign_facilitators(user: User, session: Session) -> bool:
+    """A region's coordinator staffs the region's own turns."""
+    return coordinates_region(user, session.host_region_id)

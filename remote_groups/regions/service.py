@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 
 from remote_groups.extensions import db
 from remote_groups.groups.models import Session, SessionStatus, session_co_facilitators
-from remote_groups.groups.service import ServiceError
 from remote_groups.regions.models import Region, Role, User
+from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
 

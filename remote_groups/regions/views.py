@@ -12,11 +12,12 @@ from sqlalchemy import select
 from remote_groups.extensions import db, login_manager
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
-from remote_groups.groups.service import ServiceError
 from remote_groups.regions import service
 from remote_groups.regions.forms import LoginForm, RegionForm, UserForm
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import can_edit_group, roles_required
+from remote_groups.service import ServiceError
+from remote_groups.web import safe_local_path
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -29,12 +30,6 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("staff.home")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     form = LoginForm()
@@ -42,7 +37,7 @@ def login() -> ResponseReturnValue:
         user = service.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_local_path(request.args.get("next"), url_for("staff.home")))
         form.password.errors.append(_("The email or the password is wrong."))
     return render_template("regions/login.html", form=form), 422 if form.errors else 200
 

@@ -1,0 +1,1 @@
+"""The mail outbox, message rendering, SMTP delivery and the reminder sweep."""

@@ -1,0 +1,1 @@
+"""Rotating facilitation: the planner, blackouts, swaps, facilitator assignment and turns."""

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from remote_groups.groups.forms import REQUIRED
+
+
+class BlackoutForm(FlaskForm):
+    start_date = DateField(_l("First day"), validators=[InputRequired(REQUIRED)])
+    end_date = DateField(_l("Last day"), validators=[InputRequired(REQUIRED)])
+    reason = StringField(
+        _l("Reason"),
+        description=_l("For example: staff training, holiday season."),
+        validators=[DataRequired(REQUIRED), Length(max=300)],
+    )
+
+    def validate_end_date(self, field: Any) -> None:
+        if self.start_date.data and field.data and field.data < self.start_date.data:
+            raise ValidationError(_l("The last day cannot be before the first day."))
+
+
+class FacilitatorsForm(FlaskForm):
+    lead = SelectField(_l("Lead facilitator"), validate_choice=False)
+    co_facilitators = SelectMultipleField(_l("Co-facilitators"), validate_choice=False)
+
+
+class SwapForm(FlaskForm):
+    to_region = SelectField(_l("Region to ask"), validate_choice=False)
+    other_session = SelectField(
+        _l("Session to take in exchange"),
+        description=_l("Leave empty to hand the session over without an exchange."),
+        validate_choice=False,
+        validators=[Optional()],
+    )
+    message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=1000)])

@@ -1,0 +1,328 @@
+"""Rotation transactions: planning hosts, blackouts, facilitators and swaps.
+
+Callers commit. Refusals raise ServiceError with a translatable message, before anything
+is changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+
+from remote_groups.extensions import db
+from remote_groups.groups.models import RemoteGroup, Session, SessionStatus
+from remote_groups.regions.models import Region, Role, User
+from remote_groups.rotation.models import Blackout, SwapKind, SwapRequest, SwapStatus
+from remote_groups.rotation.planner import Blackout as PlannedBlackout
+from remote_groups.rotation.planner import SessionSlot, changed_turns, plan_rotation, turn_counts
+from remote_groups.service import ServiceError
+from remote_groups.types import utcnow
+
+UNFILLED_WARNING_DAYS = 14
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def is_fixed(session: Session, now: datetime) -> bool:
+    """A session whose host the planner must not change: past, locked, moved by hand or
+    agreed in a swap."""
+    return session.starts_at <= now or session.kept_by_hand or session.host_fixed
+
+
+def group_blackouts(group: RemoteGroup) -> list[Blackout]:
+    region_ids = [r.id for r in group.regions]
+    if not region_ids:
+        return []
+    query = select(Blackout).where(Blackout.region_id.in_(region_ids))
+    return list(db.session.scalars(query.order_by(Blackout.start_date)))
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """What a re-plan would do: the new host per session, the sessions it changes, and turns."""
+
+    plan: dict[int, str | None]
+    changes: dict[int, tuple[str | None, str | None]]
+    counts: dict[str, int]
+
+
+def preview_plan(group: RemoteGroup, now: datetime | None = None) -> PlanPreview:
+    now = now or utcnow()
+    regions = [r.slug for r in group.regions]
+    if not regions:
+        raise ServiceError(_l("The group has no participating regions."), "regions")
+    db.session.flush()  # new sessions need their ids as plan keys
+    active = [s for s in group.sessions if not s.cancelled]
+    zone = group.zone
+    slots = [
+        SessionSlot(
+            key=s.id,
+            day=s.starts_at.astimezone(zone).date(),
+            fixed_host=(s.host_region.slug if s.host_region else None)
+            if is_fixed(s, now)
+            else None,
+        )
+        for s in active
+    ]
+    blackouts = [
+        PlannedBlackout(b.region.slug, b.start_date, b.end_date) for b in group_blackouts(group)
+    ]
+    plan = plan_rotation(slots, regions, blackouts=blackouts, policy=group.rotation_policy.value)
+    current = {s.id: (s.host_region.slug if s.host_region else None) for s in active}
+    return PlanPreview(plan, changed_turns(current, plan), turn_counts(plan, regions))
+
+
+def apply_plan(group: RemoteGroup, now: datetime | None = None) -> PlanPreview:
+    """Give every open session the host the planner chooses; fixed sessions keep theirs."""
+    now = now or utcnow()
+    if not group.regions:
+        return PlanPreview({}, {}, {})
+    preview = preview_plan(group, now)
+    by_slug = {r.slug: r for r in group.regions}
+    for session in group.sessions:
+        if session.id in preview.changes and not is_fixed(session, now):
+            new_host = preview.plan[session.id]
+            session.host_region = by_slug.get(new_host) if new_host else None
+            if session.lead_facilitator and session.lead_facilitator.region_id != (
+                session.host_region.id if session.host_region else None
+            ):
+                session.lead_facilitator = None
+    return preview
+
+
+# --- blackouts ------------------------------------------------------------------------------
+
+
+def add_blackout(region: Region, start: date, end: date, reason: str, by: User | None) -> Blackout:
+    if end < start:
+        raise ServiceError(_l("The last day cannot be before the first day."), "end_date")
+    blackout = Blackout(region=region, start_date=start, end_date=end, reason=reason, created_by=by)
+    db.session.add(blackout)
+    return blackout
+
+
+def region_blackouts(region_id: int, today: date) -> list[Blackout]:
+    query = (
+        select(Blackout)
+        .where(Blackout.region_id == region_id, Blackout.end_date >= today)
+        .order_by(Blackout.start_date)
+    )
+    return list(db.session.scalars(query))
+
+
+# --- facilitators ---------------------------------------------------------------------------
+
+
+def _require_upcoming(session: Session, now: datetime) -> None:
+    if session.starts_at <= now:
+        raise ServiceError(_l("A session that has already taken place cannot be changed."))
+    if session.status == SessionStatus.cancelled:
+        raise ServiceError(_l("The session is cancelled."))
+
+
+def assign_facilitators(
+    session: Session, lead: User | None, co_facilitators: list[User], now: datetime | None = None
+) -> None:
+    """The lead comes from the host region; co-facilitators from any participating region."""
+    now = now or utcnow()
+    _require_upcoming(session, now)
+    if lead is not None and lead.region_id != session.host_region_id:
+        raise ServiceError(_l("The lead facilitator must come from the host region."), "lead")
+    for person in co_facilitators:
+        if not session.group.takes_part(person.region_id):
+            raise ServiceError(
+                _l("Co-facilitators must come from a participating region."), "co_facilitators"
+            )
+    session.lead_facilitator = lead
+    session.co_facilitators = [p for p in co_facilitators if p != lead]
+
+
+def volunteer(session: Session, user: User, now: datetime | None = None) -> None:
+    """A facilitator takes an unfilled turn of their own region.
+
+    The update only succeeds while the session still has no lead, so two volunteers at the
+    same moment cannot both win.
+    """
+    now = now or utcnow()
+    _require_upcoming(session, now)
+    if user.region_id is None or user.region_id != session.host_region_id:
+        raise ServiceError(_l("You can volunteer only for your own region's turns."))
+    result = db.session.execute(
+        update(Session)
+        .where(Session.id == session.id, Session.lead_facilitator_id.is_(None))
+        .values(lead_facilitator_id=user.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise ServiceError(_l("Someone else already leads this session."))
+    db.session.expire(session)
+
+
+def unfilled_turns(region_id: int, now: datetime | None = None, days: int = 14) -> list[Session]:
+    """The region's sessions in the next ``days`` days that still have no lead facilitator."""
+    now = now or utcnow()
+    query = (
+        select(Session)
+        .where(
+            Session.host_region_id == region_id,
+            Session.status == SessionStatus.scheduled,
+            Session.lead_facilitator_id.is_(None),
+            Session.starts_at > now,
+            Session.starts_at <= now + timedelta(days=days),
+        )
+        .order_by(Session.starts_at)
+    )
+    return list(db.session.scalars(query))
+
+
+def region_facilitators(region_ids: list[int]) -> list[User]:
+    query = (
+        select(User)
+        .where(User.region_id.in_(region_ids), User.active.is_(True))
+        .where(User.role.in_([Role.facilitator, Role.coordinator]))
+        .order_by(User.name)
+    )
+    return list(db.session.scalars(query))
+
+
+# --- swaps ----------------------------------------------------------------------------------
+
+
+def _coordinates(user: User, region_id: int | None) -> bool:
+    return user.role == Role.admin or (
+        user.role == Role.coordinator and user.region_id is not None and user.region_id == region_id
+    )
+
+
+def propose_swap(
+    session: Session,
+    *,
+    by: User,
+    to_region: Region,
+    other_session: Session | None = None,
+    message: str | None = None,
+    now: datetime | None = None,
+) -> SwapRequest:
+    """Offer another region either a swap of two sessions' hosts or one session to host."""
+    now = now or utcnow()
+    _require_upcoming(session, now)
+    if not _coordinates(by, session.host_region_id):
+        raise ServiceError(_l("Only the host region's coordinator can offer this session."))
+    if not session.group.takes_part(to_region.id) or to_region.id == session.host_region_id:
+        raise ServiceError(_l("Choose another region that takes part in the group."), "to_region")
+    if other_session is not None:
+        _require_upcoming(other_session, now)
+        if other_session.group_id != session.group_id:
+            raise ServiceError(_l("Both sessions must belong to the same group."), "other_session")
+        if other_session.host_region_id != to_region.id:
+            raise ServiceError(
+                _l("The other session must be hosted by the region you ask."), "other_session"
+            )
+    pending = db.session.scalar(
+        select(SwapRequest.id).where(
+            SwapRequest.status == SwapStatus.pending,
+            or_(
+                SwapRequest.session_id == session.id,
+                SwapRequest.other_session_id == session.id,
+            ),
+        )
+    )
+    if pending:
+        raise ServiceError(_l("This session already has an open swap request."))
+    swap = SwapRequest(
+        kind=SwapKind.swap if other_session else SwapKind.handover,
+        status=SwapStatus.pending,
+        session=session,
+        other_session=other_session,
+        from_region_id=session.host_region_id,
+        to_region=to_region,
+        proposed_by=by,
+        message=message or None,
+        created_at=now,
+    )
+    db.session.add(swap)
+    return swap
+
+
+def _decide(swap: SwapRequest, status: SwapStatus, by: User, now: datetime) -> None:
+    """Record the answer only if the request is still open: a conditional update, so of two
+    answers given at the same moment exactly one wins."""
+    result = db.session.execute(
+        update(SwapRequest)
+        .where(SwapRequest.id == swap.id, SwapRequest.status == SwapStatus.pending)
+        .values(status=status, answered_by_id=by.id, answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(swap)
+        raise ServiceError(_l("This request has already been answered."))
+    db.session.expire(swap)
+
+
+def answer_swap(
+    swap: SwapRequest, *, accept: bool, by: User, now: datetime | None = None
+) -> list[User]:
+    """Accept or decline. On acceptance both sessions change hosts together, their calendar
+    sequence rises, and leads who no longer belong to the host region are released.
+
+    Returns the facilitators affected, for notification.
+    """
+    now = now or utcnow()
+    if not _coordinates(by, swap.to_region_id):
+        raise ServiceError(_l("Only the asked region's coordinator can answer."))
+    if swap.status != SwapStatus.pending:
+        raise ServiceError(_l("This request has already been answered."))
+    if not accept:
+        _decide(swap, SwapStatus.declined, by, now)
+        return []
+    sessions = [swap.session] + ([swap.other_session] if swap.other_session else [])
+    for session in sessions:
+        _require_upcoming(session, now)
+    if swap.session.host_region_id != swap.from_region_id or (
+        swap.other_session and swap.other_session.host_region_id != swap.to_region_id
+    ):
+        raise ServiceError(_l("The hosts have changed since the request was made."))
+    _decide(swap, SwapStatus.accepted, by, now)
+    affected = {p for s in sessions for p in [s.lead_facilitator, *s.co_facilitators] if p}
+    from_region, to_region = swap.from_region, swap.to_region
+    swap.session.host_region = to_region
+    if swap.other_session is not None:
+        swap.other_session.host_region = from_region
+    for session in sessions:
+        session.host_fixed = True
+        session.sequence += 1
+        lead = session.lead_facilitator
+        if lead is not None and lead.region_id != session.host_region.id:
+            session.lead_facilitator = None
+    return sorted(affected, key=lambda p: p.id)
+
+
+def withdraw_swap(swap: SwapRequest, *, by: User, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    if not _coordinates(by, swap.from_region_id):
+        raise ServiceError(_l("Only the region that asked can withdraw the request."))
+    _decide(swap, SwapStatus.withdrawn, by, now)
+
+
+def open_swaps_for_group(group_id: int) -> list[SwapRequest]:
+    query = (
+        select(SwapRequest)
+        .join(Session, SwapRequest.session_id == Session.id)
+        .where(Session.group_id == group_id, SwapRequest.status == SwapStatus.pending)
+        .order_by(SwapRequest.created_at)
+    )
+    return list(db.session.scalars(query))
+
+
+def swaps_of_region(region_id: int) -> list[SwapRequest]:
+    query = (
+        select(SwapRequest)
+        .where(or_(SwapRequest.to_region_id == region_id, SwapRequest.from_region_id == region_id))
+        .order_by(SwapRequest.created_at.desc())
+        .limit(50)
+    )
+    return list(db.session.scalars(query))

@@ -1,0 +1,312 @@
+"""Turns: "My turns", "Our turns", blackouts, facilitator assignment, swaps, rotation page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from remote_groups.extensions import db
+from remote_groups.groups import service as group_service
+from remote_groups.groups.forms import ConfirmForm
+from remote_groups.groups.models import Session
+from remote_groups.groups.schedule import Skip, holiday_lookup, occurrences
+from remote_groups.regions import service as region_service
+from remote_groups.regions.models import Role
+from remote_groups.regions.permissions import (
+    can_assign_facilitators,
+    can_edit_group,
+    coordinates_region,
+    require,
+    roles_required,
+)
+from remote_groups.rotation import notify, service
+from remote_groups.rotation.forms import BlackoutForm, FacilitatorsForm, SwapForm
+from remote_groups.rotation.models import Blackout, SwapRequest
+from remote_groups.service import ServiceError
+from remote_groups.types import utcnow
+
+bp = Blueprint("rotation", __name__, url_prefix="/staff")
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def _confirmed() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def _session_or_404(session_id: int) -> Session:
+    return db.session.get(Session, session_id) or abort(404)
+
+
+@bp.get("/my-turns")
+@login_required
+def my_turns() -> ResponseReturnValue:
+    region_id = current_user.region_id
+    return render_template(
+        "rotation/my_turns.html",
+        sessions=region_service.sessions_of_facilitator(current_user),
+        open_turns=service.unfilled_turns(region_id, days=60) if region_id else [],
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.post("/sessions/<int:session_id>/volunteer")
+@login_required
+def volunteer(session_id: int) -> ResponseReturnValue:
+    _confirmed()
+    session = _session_or_404(session_id)
+    try:
+        service.volunteer(session, current_user)
+        db.session.commit()
+        flash(_("You lead this session now. Thank you!"))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    return redirect(url_for("rotation.my_turns"))
+
+
+def _render_our_turns(blackout_form: BlackoutForm, status: int = 200) -> ResponseReturnValue:
+    region = current_user.region
+    if region is None:
+        abort(404)
+    now = utcnow()
+    return render_template(
+        "rotation/our_turns.html",
+        region=region,
+        turns=region_service.region_turns(region.id, now, limit=60),
+        unfilled={s.id for s in service.unfilled_turns(region.id, now)},
+        blackouts=service.region_blackouts(region.id, now.date()),
+        swaps=service.swaps_of_region(region.id),
+        blackout_form=blackout_form,
+        confirm_form=ConfirmForm(),
+        can_coordinate=coordinates_region(current_user, region.id),
+    ), status
+
+
+@bp.get("/our-turns")
+@login_required
+def our_turns() -> ResponseReturnValue:
+    return _render_our_turns(BlackoutForm())
+
+
+@bp.post("/blackouts")
+@roles_required(Role.coordinator)
+def add_blackout() -> ResponseReturnValue:
+    form = BlackoutForm()
+    if form.validate_on_submit():
+        try:
+            service.add_blackout(
+                current_user.region,
+                form.start_date.data,
+                form.end_date.data,
+                form.reason.data,
+                current_user,
+            )
+            db.session.commit()
+            flash(_("The dates were saved. Re-plan the groups to apply them."))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        return redirect(url_for("rotation.our_turns"))
+    return _render_our_turns(form, 422)
+
+
+@bp.post("/blackouts/<int:blackout_id>/delete")
+@roles_required(Role.coordinator, Role.admin)
+def delete_blackout(blackout_id: int) -> ResponseReturnValue:
+    _confirmed()
+    blackout = db.session.get(Blackout, blackout_id) or abort(404)
+    require(coordinates_region(current_user, blackout.region_id))
+    db.session.delete(blackout)
+    db.session.commit()
+    flash(_("The dates were removed."))
+    return redirect(url_for("rotation.our_turns"))
+
+
+@bp.route("/sessions/<int:session_id>/facilitators", methods=["GET", "POST"])
+@roles_required(Role.coordinator, Role.admin)
+def facilitators(session_id: int) -> ResponseReturnValue:
+    session = _session_or_404(session_id)
+    require(can_assign_facilitators(current_user, session))
+    hosts = service.region_facilitators([session.host_region_id] if session.host_region_id else [])
+    everyone = service.region_facilitators([r.id for r in session.group.regions])
+    form = FacilitatorsForm()
+    form.lead.choices = [("", _("No lead yet"))] + [(str(u.id), u.name) for u in hosts]
+    form.co_facilitators.choices = [(str(u.id), f"{u.name}") for u in everyone]
+    if request.method == "GET":
+        form.lead.data = str(session.lead_facilitator_id or "")
+        form.co_facilitators.data = [str(u.id) for u in session.co_facilitators]
+    elif form.validate_on_submit():
+        people = {str(u.id): u for u in everyone}
+        lead = people.get(form.lead.data) if form.lead.data else None
+        try:
+            if form.lead.data and lead is None:
+                raise ServiceError(_("The lead facilitator must come from the host region."))
+            unknown = [i for i in form.co_facilitators.data if i not in people]
+            if unknown:
+                raise ServiceError(_("Co-facilitators must come from a participating region."))
+            before = session.lead_facilitator
+            service.assign_facilitators(
+                session, lead, [people[i] for i in form.co_facilitators.data]
+            )
+            if lead is not None and lead != before:
+                notify.you_lead(session, lead)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            form.lead.errors = [error.message]
+        else:
+            flash(_("The facilitators were saved."))
+            return redirect(url_for("rotation.our_turns"))
+    status = 422 if form.errors else 200
+    return render_template("rotation/facilitators.html", session=session, form=form), status
+
+
+@bp.route("/sessions/<int:session_id>/swap", methods=["GET", "POST"])
+@roles_required(Role.coordinator, Role.admin)
+def propose_swap(session_id: int) -> ResponseReturnValue:
+    session = _session_or_404(session_id)
+    require(coordinates_region(current_user, session.host_region_id))
+    locale = _locale()
+    now = utcnow()
+    form = SwapForm()
+    others = [r for r in session.group.regions if r.id != session.host_region_id]
+    form.to_region.choices = [(r.slug, r.name(locale).text) for r in others]
+    candidates = [
+        s
+        for s in session.group.sessions
+        if s.starts_at > now
+        and not s.cancelled
+        and s.id != session.id
+        and s.host_region_id
+        and s.host_region_id != session.host_region_id
+    ]
+    form.other_session.choices = [("", _("No exchange: hand the session over"))] + [
+        (
+            str(s.id),
+            f"{s.starts_at.astimezone(s.group.zone):%d.%m.%Y} – {s.host_region.name(locale).text}",
+        )
+        for s in candidates
+    ]
+    if form.validate_on_submit():
+        region = next((r for r in others if r.slug == form.to_region.data), None)
+        other = next((s for s in candidates if str(s.id) == form.other_session.data), None)
+        try:
+            if region is None:
+                raise ServiceError(
+                    _("Choose another region that takes part in the group."), "to_region"
+                )
+            if form.other_session.data and other is None:
+                raise ServiceError(_("Choose a session from the list."), "other_session")
+            swap = service.propose_swap(
+                session,
+                by=current_user,
+                to_region=region,
+                other_session=other,
+                message=form.message.data,
+                now=now,
+            )
+            db.session.flush()
+            notify.swap_proposed(swap)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            form[error.field or "to_region"].errors = [error.message]
+        else:
+            flash(_("The request was sent to the other region's coordinator."))
+            return redirect(url_for("rotation.group_rotation", slug=session.group.slug))
+    status = 422 if form.errors else 200
+    return render_template("rotation/swap.html", session=session, form=form), status
+
+
+def _answer(swap_id: int, accept: bool) -> ResponseReturnValue:
+    _confirmed()
+    swap = db.session.get(SwapRequest, swap_id) or abort(404)
+    require(coordinates_region(current_user, swap.to_region_id))
+    try:
+        affected = service.answer_swap(swap, accept=accept, by=current_user)
+        notify.swap_answered(swap, affected)
+        db.session.commit()
+        flash(_("You accepted the request.") if accept else _("You declined the request."))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    return redirect(request.referrer or url_for("rotation.our_turns"))
+
+
+@bp.post("/swaps/<int:swap_id>/accept")
+@roles_required(Role.coordinator, Role.admin)
+def accept_swap(swap_id: int) -> ResponseReturnValue:
+    return _answer(swap_id, True)
+
+
+@bp.post("/swaps/<int:swap_id>/decline")
+@roles_required(Role.coordinator, Role.admin)
+def decline_swap(swap_id: int) -> ResponseReturnValue:
+    return _answer(swap_id, False)
+
+
+@bp.post("/swaps/<int:swap_id>/withdraw")
+@roles_required(Role.coordinator, Role.admin)
+def withdraw_swap(swap_id: int) -> ResponseReturnValue:
+    _confirmed()
+    swap = db.session.get(SwapRequest, swap_id) or abort(404)
+    require(coordinates_region(current_user, swap.from_region_id))
+    try:
+        service.withdraw_swap(swap, by=current_user)
+        db.session.commit()
+        flash(_("The request was withdrawn."))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    return redirect(url_for("rotation.our_turns"))
+
+
+@bp.route("/groups/<slug>/rotation", methods=["GET", "POST"])
+@roles_required(Role.coordinator, Role.admin)
+def group_rotation(slug: str) -> ResponseReturnValue:
+    group = group_service.group_by_slug(slug) or abort(404)
+    require(can_edit_group(current_user, group))
+    now = utcnow()
+    if request.method == "POST":
+        _confirmed()
+        try:
+            preview = service.apply_plan(group, now)
+            db.session.commit()
+            flash(_("The new plan was saved: %(count)d turns changed.", count=len(preview.changes)))
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        return redirect(url_for("rotation.group_rotation", slug=slug))
+    try:
+        preview = service.preview_plan(group, now)
+    except ServiceError as error:
+        flash(str(error.message), "error")
+        preview = service.PlanPreview({}, {}, {})
+    db.session.rollback()  # the preview flushes; a page view changes nothing
+    locale = _locale()
+    holidays = [
+        o for o in occurrences(group.schedule, holiday_lookup(locale)) if isinstance(o, Skip)
+    ]
+    counts: dict[str, int] = {r.slug: 0 for r in group.regions}
+    for s in group.sessions:
+        if not s.cancelled and s.host_region and s.host_region.slug in counts:
+            counts[s.host_region.slug] += 1
+    return render_template(
+        "rotation/group_rotation.html",
+        group=group,
+        preview=preview,
+        counts=counts,
+        holidays=holidays,
+        blackouts=service.group_blackouts(group),
+        swaps=service.open_swaps_for_group(group.id),
+        confirm_form=ConfirmForm(),
+        now=now,
+        regions_by_slug={r.slug: r for r in group.regions},
+    )
