@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from remote_groups import cli, errors, formatting, health
+    from remote_groups.applications import models as _application_models  # noqa: F401
     from remote_groups.api.views import bp as api_bp
     from remote_groups.groups.views import public_bp, staff_groups_bp
     from remote_groups.regions.views import bp as staff_bp

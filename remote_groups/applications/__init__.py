@@ -1,0 +1,1 @@
+"""Closed-course applications: the form, review, fair selection, waiting list and retention."""

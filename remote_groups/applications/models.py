@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from remote_groups.extensions import db
+from remote_groups.groups.models import RemoteGroup
+from remote_groups.regions.models import Region, User, new_token
+from remote_groups.types import LabelledEnum, UTCDateTime, enum_column, utcnow
+
+
+class ApplicationStatus(LabelledEnum):
+    submitted = "submitted", _l("Received, waiting for a decision")
+    accepted = "accepted", _l("Accepted")
+    waitlisted = "waitlisted", _l("On the waiting list")
+    offered = "offered", _l("Offered a place")
+    rejected = "rejected", _l("Not accepted")
+    withdrawn = "withdrawn", _l("Withdrawn")
+
+
+# Seats are taken by accepted participants and by open offers (an offer reserves its seat).
+SEAT_TAKING = (ApplicationStatus.accepted, ApplicationStatus.offered)
+DECIDED = (ApplicationStatus.accepted, ApplicationStatus.rejected, ApplicationStatus.withdrawn)
+
+
+class Application(db.Model):
+    """An application to a closed course. Holds personal and possibly health-related data:
+    ``needs`` is shown only to the course's coordinators and everything personal is
+    anonymized after the retention period."""
+
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("group_id", "email", name="one_per_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("remote_groups.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))  # stored lower-case
+    phone: Mapped[str | None] = mapped_column(String(40))
+    home_region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
+    language: Mapped[str] = mapped_column(String(2))
+    needs: Mapped[str | None] = mapped_column(Text)
+    motivation: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        enum_column(ApplicationStatus, "application_status"),
+        default=ApplicationStatus.submitted,
+        index=True,
+    )
+    status_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    group: Mapped[RemoteGroup] = relationship()
+    home_region: Mapped[Region] = relationship()
+    decisions: Mapped[list[ApplicationDecision]] = relationship(
+        back_populates="application",
+        order_by="ApplicationDecision.id",
+        cascade="all, delete-orphan",
+    )
+    participant: Mapped[Participant | None] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:  # no personal data in logs or tracebacks
+        return f"<Application {self.id} {self.status}>"
+
+
+class ApplicationDecision(db.Model):
+    """Every change of an application's state: who, when, from which state, to which."""
+
+    __tablename__ = "application_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[ApplicationStatus | None] = mapped_column(
+        enum_column(ApplicationStatus, "decision_from_status")
+    )
+    to_status: Mapped[ApplicationStatus] = mapped_column(
+        enum_column(ApplicationStatus, "decision_to_status")
+    )
+    actor: Mapped[str] = mapped_column(String(20))  # coordinator | applicant | system
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    message: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="decisions")
+    by_user: Mapped[User | None] = relationship()
+
+
+class Participant(db.Model):
+    """An accepted applicant: a seat in the course and a private calendar feed."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("remote_groups.id", ondelete="CASCADE"), index=True
+    )
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), unique=True
+    )
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[RemoteGroup] = relationship()
+    application: Mapped[Application] = relationship(back_populates="participant")
+
+    def __repr__(self) -> str:
+        return f"<Participant {self.id}>"
