@@ -1,0 +1,173 @@
+"""`flask --app remote_groups …` commands: demo data, the first administrator, migrations."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from remote_groups.extensions import db
+from remote_groups.groups.models import RemoteGroup, Session
+from remote_groups.groups.schedule import Occurrence, Skip, occurrences
+from remote_groups.regions.models import Region, Role, User
+from tests.conftest import PASSWORD, csrf_token
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+LOGIN_LINE = re.compile(r"^\s+(admin|coordinator|facilitator)\s+(\S+@\S+)\s+(\S+)\s*$", re.M)
+
+
+def run(app: Flask, *args: str) -> Result:
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def counts(app: Flask) -> dict[str, int]:
+    with app.app_context():
+        return {
+            model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Region, User, RemoteGroup, Session)
+        }
+
+
+def log_in(client: FlaskClient, email: str, password: str) -> int:
+    response = client.post(
+        "/staff/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(client)},
+    )
+    return response.status_code
+
+
+# --- demo load -------------------------------------------------------------------------------
+
+
+def test_demo_load_prints_the_staff_logins(app):
+    result = run(app, "demo", "load")
+    assert result.exit_code == 0, result.output
+    logins = LOGIN_LINE.findall(result.output)
+    roles = [role for role, _, _ in logins]
+    assert roles.count("coordinator") == 3
+    assert roles.count("facilitator") == 6
+    with app.app_context():
+        staff_emails = set(db.session.scalars(select(User.email).where(User.role != Role.admin)))
+    assert staff_emails <= {email for _, email, _ in logins}
+
+
+def test_demo_load_creates_the_three_regions_and_the_two_groups(app):
+    assert run(app, "demo", "load").exit_code == 0
+    with app.app_context():
+        assert set(db.session.scalars(select(Region.slug))) == {
+            "lansi-uusimaa",
+            "siun-sote",
+            "varha",
+        }
+        assert set(db.session.scalars(select(RemoteGroup.slug))) == {
+            "hyvinvointikurssi",
+            "avoin-etaryhma",
+        }
+
+
+def test_demo_load_gives_each_region_one_coordinator_and_two_facilitators(app):
+    assert run(app, "demo", "load").exit_code == 0
+    with app.app_context():
+        for region in db.session.scalars(select(Region)):
+            roles = sorted(u.role.value for u in db.session.scalars(
+                select(User).where(User.region_id == region.id)))
+            assert roles == ["coordinator", "facilitator", "facilitator"], region.slug
+
+
+def test_a_printed_demo_password_logs_in(app, client):
+    output = run(app, "demo", "load").output
+    logins = LOGIN_LINE.findall(output)
+    _, email, password = next(line for line in logins if line[0] == "coordinator")
+    assert log_in(client, email, password) == 302
+    assert client.get("/staff/").status_code == 200
+
+
+def test_a_wrong_password_does_not_log_in_after_the_demo(app, client):
+    output = run(app, "demo", "load").output
+    _, email, password = LOGIN_LINE.findall(output)[0]
+    assert log_in(client, email, password + "x") == 422
+    assert client.get("/staff/").status_code == 302
+
+
+def test_demo_load_if_empty_a_second_time_changes_nothing(app):
+    assert run(app, "demo", "load", "--if-empty").exit_code == 0
+    before = counts(app)
+    result = run(app, "demo", "load", "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert counts(app) == before
+    assert before["Region"] == 3
+
+
+def test_demo_load_refuses_a_database_that_already_has_data(app):
+    assert run(app, "demo", "load").exit_code == 0
+    before = counts(app)
+    result = run(app, "demo", "load")
+    assert result.exit_code != 0
+    assert "already has data" in result.output
+    assert counts(app) == before
+
+
+def test_demo_open_group_spans_both_dst_changes_at_13_local_time(app):
+    assert run(app, "demo", "load").exit_code == 0
+    with app.app_context():
+        group = db.session.scalar(select(RemoteGroup).where(RemoteGroup.slug == "avoin-etaryhma"))
+        local_starts = [s.starts_at.astimezone(HELSINKI) for s in group.sessions]
+    offsets = {start.utcoffset().total_seconds() / 3600 for start in local_starts}
+    assert offsets == {2.0, 3.0}
+    assert {start.strftime("%H:%M") for start in local_starts} == {"13:00"}
+
+
+def test_demo_open_group_skips_finnish_public_holidays(app):
+    assert run(app, "demo", "load").exit_code == 0
+    with app.app_context():
+        group = db.session.scalar(select(RemoteGroup).where(RemoteGroup.slug == "avoin-etaryhma"))
+        planned = occurrences(group.schedule)
+        session_days = {s.starts_at.astimezone(HELSINKI).date() for s in group.sessions}
+    skipped = [o for o in planned if isinstance(o, Skip)]
+    assert skipped, "twelve months of Thursdays include Ascension Day at least"
+    assert all(skip.reason for skip in skipped)
+    assert not session_days & {skip.day for skip in skipped}
+    assert session_days <= {o.day for o in planned if isinstance(o, Occurrence)}
+
+
+# --- users create-admin ----------------------------------------------------------------------
+
+
+def test_create_admin_makes_an_administrator_who_can_log_in(app, client):
+    result = run(app, "users", "create-admin", "--email", "boss@example.org",
+                 "--name", "Boss", "--password", PASSWORD)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "boss@example.org"))
+        assert user.role == Role.admin
+    assert log_in(client, "boss@example.org", PASSWORD) == 302
+    assert client.get("/staff/users").status_code == 200
+
+
+def test_create_admin_refuses_a_password_shorter_than_12_characters(app):
+    result = run(app, "users", "create-admin", "--email", "boss@example.org",
+                 "--name", "Boss", "--password", "short-pw-11")
+    assert result.exit_code != 0
+    assert "12" in result.output
+    assert counts(app)["User"] == 0
+
+
+# --- migrations ------------------------------------------------------------------------------
+
+
+def test_db_upgrade_is_available(app):
+    result = run(app, "db", "--help")
+    assert result.exit_code == 0
+    assert re.search(r"^\s+upgrade\b", result.output, re.M)
+
+
+def test_the_migrations_build_exactly_the_schema_of_the_models(app):
+    with app.app_context(), db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert diff == []
