@@ -62,11 +62,10 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
     if overrides:
         app.config.update(overrides)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("postgresql://"):
-        # psycopg 3 is the driver we install; the bare scheme would ask for psycopg2.
-        app.config["SQLALCHEMY_DATABASE_URI"] = (
-            "postgresql+psycopg://" + uri[len("postgresql://") :]
-        )
+    for bare in ("postgresql://", "postgres://"):
+        if uri.startswith(bare):
+            # psycopg 3 is the driver we install; the bare scheme would ask for psycopg2.
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len(bare) :]
 
 
 class ConfigError(RuntimeError):

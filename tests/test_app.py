@@ -302,3 +302,11 @@ def test_the_403_page_says_so_in_english_for_an_english_speaker(client, world):
     response = client.get("/staff/users?lang=en")
     assert response.status_code == 403
     assert "You cannot open this page" in response.get_data(as_text=True)
+
+
+def test_a_postgres_scheme_url_also_gets_the_psycopg_driver(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://user@db.example/remote_groups")
+    app = create_app({"TESTING": True})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == (
+        "postgresql+psycopg://user@db.example/remote_groups"
+    )
