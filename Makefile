@@ -29,7 +29,7 @@ extract: $(BIN)/.installed
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	REMOTE_GROUPS_RUN_SCHEDULER=true $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: test-sqlite test-postgres
 

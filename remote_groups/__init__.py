@@ -64,8 +64,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from remote_groups import cli, errors, formatting, health
-    from remote_groups.applications import models as _application_models  # noqa: F401
     from remote_groups.api.views import bp as api_bp
+    from remote_groups.applications import models as _application_models  # noqa: F401
+    from remote_groups.calendar.views import bp as calendar_bp
     from remote_groups.groups.views import public_bp, staff_groups_bp
     from remote_groups.regions.views import bp as staff_bp
     from remote_groups.rotation.views import bp as rotation_bp
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_groups_bp)
     app.register_blueprint(rotation_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(health.bp)
     csrf.exempt(api_bp)
     errors.register(app)
@@ -85,4 +87,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def inject_locale() -> dict[str, Any]:
         return {"current_locale": str(get_locale()), "languages": SUPPORTED}
 
+    if app.config.get("RUN_SCHEDULER"):
+        # `make run` keeps the scheduled jobs inside the development server process.
+        from remote_groups.scheduler import make_scheduler
+
+        make_scheduler(app, background=True).start()
     return app

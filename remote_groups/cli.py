@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from remote_groups.extensions import db
 from remote_groups.regions.models import Role
 from remote_groups.regions.service import save_user, user_by_email
+from remote_groups.web import request_context_for_jobs
 
 demo_cli = AppGroup("demo", help="Demo data.")
 users_cli = AppGroup("users", help="Staff users.")
 rotation_cli = AppGroup("rotation", help="Host rotation.")
+data_cli = AppGroup("data", help="Personal data and retention.")
+applications_cli = AppGroup("applications", help="Closed-course applications.")
+scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 
 
 @demo_cli.command("load")
@@ -96,7 +100,44 @@ def rotation_plan(slug: str, dry_run: bool) -> None:
         click.echo(f"Saved: {len(preview.changes)} turns changed.")
 
 
+@data_cli.command("anonymize")
+def data_anonymize() -> None:
+    """Apply the retention rule once: anonymize applications to courses that ended long ago."""
+    from remote_groups.applications.service import anonymize_expired
+
+    count = anonymize_expired()
+    db.session.commit()
+    click.echo(f"Anonymized {count} applications.")
+
+
+@applications_cli.command("expire-offers")
+def expire_offers() -> None:
+    """Pass unconfirmed waiting-list offers on after their deadline, once."""
+    from remote_groups.applications.service import expire_offers as expire
+
+    with request_context_for_jobs(current_app._get_current_object()):
+        count = expire()
+        db.session.commit()
+    click.echo(f"{count} offers expired.")
+
+
+@scheduler_cli.command("run")
+def scheduler_run() -> None:
+    """Run the scheduled jobs until stopped (the production scheduler process)."""
+    from remote_groups.scheduler import make_scheduler
+
+    scheduler = make_scheduler(current_app._get_current_object(), background=False)
+    click.echo("Scheduler running; press Ctrl+C to stop.")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(rotation_cli)
+    app.cli.add_command(data_cli)
+    app.cli.add_command(applications_cli)
+    app.cli.add_command(scheduler_cli)

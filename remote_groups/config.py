@@ -35,10 +35,14 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1024 * 1024
     SESSIONS_SHOWN_ON_GROUP_PAGE = 12
     RETENTION_DAYS = 90
+    OFFER_DAYS = 3  # days a waitlisted applicant has to confirm an offered place
+    RUN_SCHEDULER = False
     REMINDER_OFFSETS_HOURS = (24,)
     MAIL_BACKEND = "file"
     MAIL_DIR = str(INSTANCE / "mail")
     MAIL_FROM = "remote-groups@example.org"
+    FEED_REFRESH_MINUTES = 60  # REFRESH-INTERVAL / X-PUBLISHED-TTL of the calendar feeds
+    FEED_ALARM_MINUTES = 30  # reminder in participants' feeds; 0 for none
 
 
 def _parse_env_value(raw: str) -> Any:

@@ -8,6 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from remote_groups.applications.models import (
+    Application,
+    ApplicationDecision,
+    ApplicationStatus,
+    Participant,
+)
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
@@ -188,7 +194,60 @@ def load_demo(today: date | None = None, now: datetime | None = None) -> list[De
         for turn, session in enumerate(s for s in group.sessions if not s.cancelled):
             people = facilitators[session.host_region.slug]
             session.lead_facilitator = people[turn // len(regions) % len(people)]
+    add_demo_applicants(course, regions, now)
     return logins
+
+
+DEMO_APPLICANTS = (
+    # name, region index, language, accepted?, needs
+    ("Anni Asiakas", 0, "fi", True, "Tarvitsen tulkin."),
+    ("Bo Berglund", 0, "sv", False, None),
+    ("Helmi Heikkinen", 1, "fi", True, None),
+    ("Jussi Jokinen", 1, "fi", False, "Pidän mielelläni taukoja."),
+    ("Siiri Salminen", 2, "fi", True, None),
+    ("Tove Törnqvist", 2, "sv", False, None),
+)
+
+
+def add_demo_applicants(course: RemoteGroup, regions: list[Region], now: datetime) -> None:
+    """A few pending and accepted applicants, so review pages, participant feeds and reminder
+    mail have something to show."""
+    for minutes, (name, region_index, language, accepted, needs) in enumerate(DEMO_APPLICANTS):
+        applied_at = now - timedelta(days=2, minutes=-minutes)
+        application = Application(
+            group=course,
+            name=name,
+            email=name.lower().replace(" ", ".").translate(ASCII) + "@example.org",
+            home_region=regions[region_index],
+            language=language,
+            needs=needs,
+            motivation="Haluan tavata muita ja oppia hyvinvoinnista."
+            if language == "fi"
+            else "Jag vill träffa andra och lära mig om välmående.",
+            consent_at=applied_at,
+            created_at=applied_at,
+            status=ApplicationStatus.submitted,
+        )
+        application.decisions.append(
+            ApplicationDecision(
+                to_status=ApplicationStatus.submitted, actor="applicant", at=applied_at
+            )
+        )
+        if accepted:
+            application.decisions.append(
+                ApplicationDecision(
+                    from_status=ApplicationStatus.submitted,
+                    to_status=ApplicationStatus.accepted,
+                    actor="system",
+                    at=now,
+                )
+            )
+            application.status = ApplicationStatus.accepted
+            application.participant = Participant(group=course)
+        db.session.add(application)
+
+
+ASCII = str.maketrans("äöåÄÖÅ", "aoaAOA")
 
 
 def database_is_empty() -> bool:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
+
+from flask import Flask
 
 
 def safe_local_path(target: str | None, fallback: str) -> str:
@@ -17,3 +21,11 @@ def safe_local_path(target: str | None, fallback: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return fallback
     return target
+
+
+@contextmanager
+def request_context_for_jobs(app: Flask) -> Iterator[None]:
+    """A request context outside any request (commands, scheduled jobs), so mail can build
+    absolute links from BASE_URL and pick a language."""
+    with app.app_context(), app.test_request_context(base_url=app.config["BASE_URL"]):
+        yield

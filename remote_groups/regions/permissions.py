@@ -69,3 +69,9 @@ def coordinates_region(user: User, region_id: int | None) -> bool:
 def can_assign_facilitators(user: User, session: Session) -> bool:
     """A region's coordinator staffs the region's own turns."""
     return coordinates_region(user, session.host_region_id)
+
+
+def can_review_applications(user: User, group: RemoteGroup) -> bool:
+    """Applications may hold health-related data: only the coordinators of the course's own
+    regions see them (not administrators, not facilitators)."""
+    return user.role == Role.coordinator and group.takes_part(user.region_id)
