@@ -65,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from remote_groups import cli, errors, formatting, health
     from remote_groups.api.views import bp as api_bp
-    from remote_groups.applications import models as _application_models  # noqa: F401
+    from remote_groups.applications.views import bp as applications_bp
     from remote_groups.calendar.views import bp as calendar_bp
     from remote_groups.groups.views import public_bp, staff_groups_bp
     from remote_groups.regions.views import bp as staff_bp
@@ -75,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_groups_bp)
     app.register_blueprint(rotation_bp)
+    app.register_blueprint(applications_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health.bp)

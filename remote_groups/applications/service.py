@@ -1,0 +1,537 @@
+"""Application transactions: submit, decide, withdraw, offer, confirm, anonymize.
+
+Callers commit. A refusal raises ServiceError before anything changes. Seats are counted
+under a lock on the course row (SELECT … FOR UPDATE on PostgreSQL; SQLite has one writer at
+a time), so concurrent acceptances can never exceed the capacity.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from remote_groups.applications.models import (
+    SEAT_TAKING,
+    Application,
+    ApplicationDecision,
+    ApplicationStatus,
+    Participant,
+)
+from remote_groups.applications.selection import (
+    Candidate,
+    Suggestion,
+    next_offer,
+    suggest_selection,
+)
+from remote_groups.extensions import db
+from remote_groups.groups.models import GroupKind, RemoteGroup
+from remote_groups.mail.service import enqueue, render_message
+from remote_groups.regions.models import Region, User
+from remote_groups.service import ServiceError
+from remote_groups.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Which coordinator decisions are possible from which state.
+ALLOWED_DECISIONS = {
+    ApplicationStatus.submitted: {
+        ApplicationStatus.accepted,
+        ApplicationStatus.waitlisted,
+        ApplicationStatus.rejected,
+    },
+    ApplicationStatus.waitlisted: {ApplicationStatus.accepted, ApplicationStatus.rejected},
+    ApplicationStatus.offered: {ApplicationStatus.accepted, ApplicationStatus.rejected},
+}
+
+
+class DuplicateApplication(ServiceError):
+    """The email has applied to this course already; the caller re-sends the status link."""
+
+    def __init__(self, existing: Application):
+        super().__init__(_l("You have already applied to this course."), "email")
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class ApplicationInput:
+    name: str
+    email: str
+    phone: str | None
+    home_region: str
+    language: str
+    needs: str | None
+    motivation: str
+
+
+def today_in(group: RemoteGroup, now: datetime) -> date:
+    return now.astimezone(group.zone).date()
+
+
+def status_url(application: Application) -> str:
+    return url_for("applications.status", token=application.status_token, _external=True)
+
+
+def _log(
+    application: Application,
+    to_status: ApplicationStatus,
+    actor: str,
+    now: datetime,
+    by: User | None = None,
+    message: str | None = None,
+) -> None:
+    application.decisions.append(
+        ApplicationDecision(
+            from_status=application.status,
+            to_status=to_status,
+            actor=actor,
+            by_user=by,
+            message=message or None,
+            at=now,
+        )
+    )
+    application.status = to_status
+    application.updated_at = now
+
+
+def _notify(application: Application, kind: str, version: str = "", **context: Any) -> None:
+    message = render_message(
+        f"application_{kind}",
+        application.language,
+        application=application,
+        group=application.group,
+        status_url=status_url(application),
+        **context,
+    )
+    enqueue(
+        kind=f"application_{kind}",
+        key=f"{application.id}:{version or kind}",
+        recipient=application.email,
+        language=application.language,
+        message=message,
+    )
+
+
+# --- applicants -----------------------------------------------------------------------------
+
+
+def submit_application(
+    group: RemoteGroup, data: ApplicationInput, now: datetime | None = None
+) -> Application:
+    now = now or utcnow()
+    if group.kind != GroupKind.closed:
+        raise ServiceError(_l("This group has no applications: you can join it freely."))
+    if not group.application_window_open(today_in(group, now)):
+        raise ServiceError(_l("Applications to this course are not open now."))
+    region = next((r for r in group.regions if r.slug == data.home_region), None)
+    if region is None:
+        raise ServiceError(_l("Choose a region that takes part in the course."), "home_region")
+    email = data.email.strip().lower()
+    existing = db.session.scalar(
+        select(Application).where(Application.group_id == group.id, Application.email == email)
+    )
+    if existing is not None:
+        raise DuplicateApplication(existing)
+    application = Application(
+        group=group,
+        name=data.name.strip(),
+        email=email,
+        phone=(data.phone or "").strip() or None,
+        home_region=region,
+        language=data.language,
+        needs=(data.needs or "").strip() or None,
+        motivation=data.motivation.strip(),
+        consent_at=now,
+        status=ApplicationStatus.submitted,
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(application)
+            db.session.flush()
+    except IntegrityError:  # a twin submitted at the same moment won the unique key
+        existing = db.session.scalar(
+            select(Application).where(Application.group_id == group.id, Application.email == email)
+        )
+        if existing is None:
+            raise
+        raise DuplicateApplication(existing) from None
+    application.decisions.append(
+        ApplicationDecision(
+            from_status=None, to_status=ApplicationStatus.submitted, actor="applicant", at=now
+        )
+    )
+    _notify(application, "received")
+    log.info("application %s received for group %s", application.id, group.id)
+    return application
+
+
+def resend_status_link(application: Application, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    _notify(application, "status_link", version=f"link:{now:%Y%m%d%H}")
+
+
+def application_by_token(token: str) -> Application | None:
+    """The live application behind a status link (anonymized ones no longer answer)."""
+    if not token or len(token) > 64:
+        return None
+    application = db.session.scalar(select(Application).where(Application.status_token == token))
+    if application is None or application.anonymized_at is not None:
+        return None
+    return application
+
+
+def update_contact(application: Application, name: str, email: str, phone: str | None) -> None:
+    if application.status == ApplicationStatus.withdrawn:
+        raise ServiceError(_l("A withdrawn application cannot be changed."))
+    email = email.strip().lower()
+    clash = db.session.scalar(
+        select(Application.id).where(
+            Application.group_id == application.group_id,
+            Application.email == email,
+            Application.id != application.id,
+        )
+    )
+    if clash:
+        raise ServiceError(_l("Another application to this course uses that email."), "email")
+    application.name, application.email = name.strip(), email
+    application.phone = (phone or "").strip() or None
+
+
+def withdraw(application: Application, now: datetime | None = None) -> Application | None:
+    """The applicant withdraws. A freed seat is offered on at once; returns the new offer."""
+    now = now or utcnow()
+    if application.status in (ApplicationStatus.withdrawn, ApplicationStatus.rejected):
+        raise ServiceError(_l("This application is no longer active."))
+    group = lock_course(application.group_id)
+    had_seat = application.status in SEAT_TAKING
+    _log(application, ApplicationStatus.withdrawn, "applicant", now)
+    application.offer_expires_at = None
+    if application.participant is not None:
+        db.session.delete(application.participant)
+        application.participant = None
+    _notify(application, "withdrawn")
+    db.session.flush()
+    return offer_next_seat(group, now) if had_seat else None
+
+
+def delete_before_decision(application: Application) -> None:
+    if application.status != ApplicationStatus.submitted:
+        raise ServiceError(_l("You can delete the application only before a decision."))
+    db.session.delete(application)
+
+
+# --- seats ------------------------------------------------------------------------------------
+
+
+def lock_course(group_id: int) -> RemoteGroup:
+    """The course row, locked for this transaction, so seat counts cannot change under us."""
+    group = db.session.scalar(
+        select(RemoteGroup).where(RemoteGroup.id == group_id).with_for_update()
+    )
+    if group is None:
+        raise ServiceError(_l("The course no longer exists."))
+    return group
+
+
+def seats_taken(group_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Application.id)).where(
+                Application.group_id == group_id, Application.status.in_(SEAT_TAKING)
+            )
+        )
+        or 0
+    )
+
+
+def seats_by_region(group_id: int) -> Counter[str]:
+    rows = db.session.execute(
+        select(Region.slug, func.count(Application.id))
+        .join(Application, Application.home_region_id == Region.id)
+        .where(Application.group_id == group_id, Application.status.in_(SEAT_TAKING))
+        .group_by(Region.slug)
+    )
+    return Counter({slug: count for slug, count in rows})
+
+
+def _seat(application: Application, now: datetime, by: User | None, message: str | None) -> None:
+    _log(
+        application,
+        ApplicationStatus.accepted,
+        "coordinator" if by else "applicant",
+        now,
+        by,
+        message,
+    )
+    application.offer_expires_at = None
+    if application.participant is None:
+        application.participant = Participant(group_id=application.group_id)
+    db.session.flush()
+    _notify(
+        application,
+        "accepted",
+        message=message,
+        feed_url=url_for(
+            "calendar.participant_feed", token=application.participant.feed_token, _external=True
+        ),
+    )
+
+
+def decide(
+    applications: Iterable[Application],
+    decision: ApplicationStatus,
+    by: User,
+    message: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Apply one coordinator decision to one or more applications of the same course, all or
+    nothing: a bulk acceptance that would not fit in the free seats is refused whole."""
+    now = now or utcnow()
+    chosen = list(applications)
+    if not chosen:
+        raise ServiceError(_l("Choose at least one application."))
+    group_ids = {a.group_id for a in chosen}
+    if len(group_ids) != 1:
+        raise ServiceError(_l("Decide on one course at a time."))
+    group = lock_course(group_ids.pop())
+    for application in chosen:
+        db.session.refresh(application)  # the state as of the lock, not as first read
+        if decision not in ALLOWED_DECISIONS.get(application.status, set()):
+            raise ServiceError(
+                _l(
+                    "%(name)s: the application is already %(status)s.",
+                    name=application.name,
+                    status=application.status.label,
+                )
+            )
+    if decision == ApplicationStatus.accepted:
+        newly_seated = [a for a in chosen if a.status not in SEAT_TAKING]
+        free = (group.capacity or 0) - seats_taken(group.id)
+        if len(newly_seated) > free:
+            raise ServiceError(
+                _l(
+                    "The course has %(free)d free places, not enough for %(count)d.",
+                    free=max(free, 0),
+                    count=len(newly_seated),
+                )
+            )
+        for application in chosen:
+            _seat(application, now, by, message)
+        return
+    for application in chosen:
+        had_seat = application.status in SEAT_TAKING
+        _log(application, decision, "coordinator", now, by, message)
+        application.offer_expires_at = None
+        _notify(
+            application,
+            decision.value,
+            version=f"{decision.value}:{len(application.decisions)}",
+            message=message,
+        )
+        if had_seat:
+            db.session.flush()
+            offer_next_seat(group, now)
+
+
+def candidates(applications: Iterable[Application]) -> list[Candidate]:
+    return [Candidate(a.id, a.home_region.slug, a.created_at) for a in applications]
+
+
+def suggestion_for(group: RemoteGroup) -> Suggestion:
+    """The proposed acceptances among undecided applications, balancing regions' seats."""
+    pending = db.session.scalars(
+        select(Application).where(
+            Application.group_id == group.id,
+            Application.status.in_([ApplicationStatus.submitted, ApplicationStatus.waitlisted]),
+        )
+    )
+    return suggest_selection(
+        candidates(pending),
+        [r.slug for r in group.regions],
+        group.capacity or 1,
+        taken=seats_by_region(group.id),
+    )
+
+
+def confirm_selection(
+    group: RemoteGroup, accept_ids: list[int], by: User, now: datetime | None = None
+) -> tuple[int, int]:
+    """Accept the chosen applications and put the other undecided ones on the waiting list."""
+    now = now or utcnow()
+    pending = list(
+        db.session.scalars(
+            select(Application).where(
+                Application.group_id == group.id,
+                Application.status == ApplicationStatus.submitted,
+            )
+        )
+    )
+    waiting = list(
+        db.session.scalars(
+            select(Application).where(
+                Application.group_id == group.id,
+                Application.status == ApplicationStatus.waitlisted,
+            )
+        )
+    )
+    chosen = [a for a in pending + waiting if a.id in set(accept_ids)]
+    if len(chosen) != len(set(accept_ids)):
+        raise ServiceError(_l("Some of the chosen applications cannot be accepted any more."))
+    if chosen:
+        decide(chosen, ApplicationStatus.accepted, by, now=now)
+    rest = [a for a in pending if a.id not in set(accept_ids)]
+    if rest:
+        decide(rest, ApplicationStatus.waitlisted, by, now=now)
+    return len(chosen), len(rest)
+
+
+# --- the waiting list -----------------------------------------------------------------------
+
+
+def offer_days() -> int:
+    return int(current_app.config.get("OFFER_DAYS", 3))
+
+
+def offer_next_seat(group: RemoteGroup, now: datetime) -> Application | None:
+    """Offer a free seat to the next waitlisted applicant, keeping regions balanced."""
+    if seats_taken(group.id) >= (group.capacity or 0):
+        return None
+    waiting = {
+        a.id: a
+        for a in db.session.scalars(
+            select(Application).where(
+                Application.group_id == group.id,
+                Application.status == ApplicationStatus.waitlisted,
+            )
+        )
+    }
+    chosen = next_offer(
+        candidates(waiting.values()), [r.slug for r in group.regions], seats_by_region(group.id)
+    )
+    if chosen is None:
+        return None
+    application = waiting[chosen.key]
+    _log(application, ApplicationStatus.offered, "system", now)
+    application.offer_expires_at = now + timedelta(days=offer_days())
+    _notify(application, "offered", version=f"offered:{now.isoformat()}")
+    return application
+
+
+def confirm_offer(application: Application, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    lock_course(application.group_id)
+    db.session.refresh(application)
+    if application.status != ApplicationStatus.offered:
+        raise ServiceError(_l("There is no open offer for this application."))
+    if application.offer_expires_at is None or application.offer_expires_at < now:
+        raise ServiceError(_l("The offer has expired."))
+    _seat(application, now, None, None)
+
+
+def expire_offers(now: datetime | None = None) -> int:
+    """Pass unconfirmed offers on after their deadline. Returns how many expired."""
+    now = now or utcnow()
+    expired = list(
+        db.session.scalars(
+            select(Application).where(
+                Application.status == ApplicationStatus.offered,
+                Application.offer_expires_at < now,
+            )
+        )
+    )
+    for application in expired:
+        group = lock_course(application.group_id)
+        db.session.refresh(application)
+        if application.status != ApplicationStatus.offered:
+            continue
+        _log(application, ApplicationStatus.withdrawn, "system", now, message="offer expired")
+        application.offer_expires_at = None
+        _notify(application, "offer_expired")
+        db.session.flush()
+        offer_next_seat(group, now)
+    return len(expired)
+
+
+# --- privacy --------------------------------------------------------------------------------
+
+
+def anonymize_expired(now: datetime | None = None, retention_days: int | None = None) -> int:
+    """Remove personal data of applications to courses that ended ``retention_days`` ago."""
+    now = now or utcnow()
+    days = retention_days if retention_days is not None else current_app.config["RETENTION_DAYS"]
+    cutoff = now.date() - timedelta(days=int(days))
+    due = list(
+        db.session.scalars(
+            select(Application)
+            .join(RemoteGroup, Application.group_id == RemoteGroup.id)
+            .where(RemoteGroup.term_end < cutoff, Application.anonymized_at.is_(None))
+        )
+    )
+    for application in due:
+        application.name = "—"
+        application.email = f"anonymized-{application.id}@invalid"
+        application.phone = None
+        application.needs = None
+        application.motivation = ""
+        application.anonymized_at = now
+        for decision in application.decisions:
+            decision.message = None
+        if application.participant is not None:
+            db.session.delete(application.participant)
+    log.info("anonymized %d applications", len(due))
+    return len(due)
+
+
+CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A spreadsheet-safe cell: formulas are neutralized with a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_DANGEROUS) else text
+
+
+def participants_csv(group: RemoteGroup, locale: str, include_needs: bool = False) -> str:
+    accepted = db.session.scalars(
+        select(Application)
+        .where(Application.group_id == group.id, Application.status == ApplicationStatus.accepted)
+        .order_by(Application.name)
+    )
+    header = ["name", "email", "phone", "region", "language"] + (["needs"] if include_needs else [])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for a in accepted:
+        row = [a.name, a.email, a.phone, a.home_region.name(locale).text, a.language]
+        if include_needs:
+            row.append(a.needs)
+        writer.writerow([csv_cell(value) for value in row])
+    return out.getvalue()
+
+
+def applications_for_review(
+    group: RemoteGroup, status: str | None, region: str | None, language: str | None
+) -> list[Application]:
+    query = select(Application).where(
+        Application.group_id == group.id, Application.anonymized_at.is_(None)
+    )
+    if status in ApplicationStatus.__members__:
+        query = query.where(Application.status == ApplicationStatus(status))
+    if region:
+        query = query.join(Region, Application.home_region_id == Region.id).where(
+            Region.slug == region
+        )
+    if language in ("fi", "sv"):
+        query = query.where(Application.language == language)
+    return list(db.session.scalars(query.order_by(Application.created_at, Application.id)))

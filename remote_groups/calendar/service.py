@@ -1,0 +1,483 @@
+"""Calendar feeds: which sessions each feed shows, its content version, and its bytes.
+
+A view first resolves the feed its URL names (:func:`group_feed`, :func:`participant_feed`,
+:func:`facilitator_feed`, :func:`region_feed`; ``None`` is every answer that must be a 404),
+then asks :func:`feed_version`, one aggregate query, and answers ``304 Not Modified`` from it.
+Only a client without the current version gets :func:`feed_bytes`, which builds the calendar
+with the pure builder in :mod:`remote_groups.calendar.ics` once per version and process.
+
+The version covers what the database timestamps (sessions, groups), the co-facilitator links
+(which change no session row), the settings that shape the output, and the day: the window
+of sessions moves at midnight in Helsinki, and the day in the version also carries names the
+database keeps no timestamp for (regions, people) to subscribers within a day.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from remote_groups.applications.models import Application, ApplicationStatus, Participant
+from remote_groups.calendar.ics import Feed, FeedEvent, build_calendar, etag_for
+from remote_groups.extensions import db
+from remote_groups.groups.models import GroupKind, RemoteGroup, Session, session_co_facilitators
+from remote_groups.i18n import SUPPORTED
+from remote_groups.regions.models import Region, Role, User, new_token
+from remote_groups.types import utcnow
+
+FeedKind = Literal["group", "participant", "facilitator", "region"]
+Selection = Literal["group", "host_region", "facilitator"]
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+DAYS_BACK = 30
+MONTHS_AHEAD = 12
+MAX_ALARM_MINUTES = 7 * 24 * 60
+#: new_token() gives 43 characters; anything much longer is not one of ours.
+MAX_TOKEN_LENGTH = 64
+BUILT_FEEDS_KEPT = 64
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed as its URL names it: whose sessions, in which language, showing what.
+
+    Plain values only, so that the spec can be part of the version's ETag.
+    """
+
+    kind: FeedKind
+    subject_id: int
+    """The group, participant, user or region the URL names."""
+    selection: Selection
+    """Which sessions: a group's, those a region hosts, or those a user leads or co-leads."""
+    selected_id: int
+    language: str
+    alarm_minutes: int = 0
+    """A reminder this many minutes before each session; 0 for none."""
+
+    @property
+    def private(self) -> bool:
+        """Token feeds: private to their owner, and they show the facilitators' names."""
+        return self.kind != "group"
+
+
+@dataclass(frozen=True)
+class FeedWindow:
+    """The sessions a feed shows: from 30 days back to 12 months ahead, by Helsinki dates."""
+
+    day: date
+    opened_at: datetime
+    """Midnight of ``day``: when the window last moved."""
+    starts: datetime
+    ends: datetime
+
+
+@dataclass(frozen=True)
+class FeedVersion:
+    etag: str
+    last_modified: datetime
+    """For HTTP: the latest change to the data, or the window's move at midnight."""
+    content_time: datetime
+    """The latest change to the data: every event's DTSTAMP, so unchanged data gives the
+    same bytes all day."""
+    window: FeedWindow
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=HELSINKI)
+
+
+def _months_later(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate_day in range(day.day, 0, -1):  # 31 January + 1 month = 28/29 February
+        try:
+            return date(year, month, candidate_day)
+        except ValueError:
+            continue
+    raise AssertionError("every month has a 28th day")
+
+
+def feed_window(now: datetime) -> FeedWindow:
+    today = now.astimezone(HELSINKI).date()
+    return FeedWindow(
+        day=today,
+        opened_at=_midnight(today),
+        starts=_midnight(today - timedelta(days=DAYS_BACK)),
+        ends=_midnight(_months_later(today, MONTHS_AHEAD) + timedelta(days=1)),
+    )
+
+
+# --- which feed a URL names -------------------------------------------------------------
+#
+# Feeds are polled all day by every subscriber, so the statements that answer a poll are
+# plain Core statements built once, with bound parameters: building an ORM statement and
+# loading entities would cost several times the query itself.
+
+_groups = RemoteGroup.__table__
+_sessions = Session.__table__
+_links = session_co_facilitators
+_users = User.__table__
+_participants = Participant.__table__
+_applications = Application.__table__
+
+_GROUP_BY_SLUG = select(_groups.c.id, _groups.c.kind, _groups.c.language).where(
+    _groups.c.slug == bindparam("slug")
+)
+_REGION_BY_SLUG = select(Region.__table__.c.id).where(Region.__table__.c.slug == bindparam("slug"))
+_USER_BY_TOKEN = select(
+    _users.c.id,
+    _users.c.feed_token,
+    _users.c.active,
+    _users.c.role,
+    _users.c.region_id,
+    _users.c.language,
+).where(_users.c.feed_token == bindparam("token"))
+_PARTICIPANT_BY_TOKEN = (
+    select(
+        _participants.c.id,
+        _participants.c.feed_token,
+        _participants.c.group_id,
+        _applications.c.status,
+        _applications.c.anonymized_at,
+        _groups.c.language,
+    )
+    .join(_applications, _applications.c.id == _participants.c.application_id)
+    .join(_groups, _groups.c.id == _participants.c.group_id)
+    .where(_participants.c.feed_token == bindparam("token"))
+)
+
+
+def _language(requested: str | None, default: str) -> str:
+    """``?lang`` when it is one we speak; anything else falls back to the feed's default."""
+    return requested if requested in SUPPORTED else default
+
+
+def _by_token(statement: Select, token: str | None) -> Row | None:
+    """The row of a feed token's owner, or None.
+
+    The lookup uses the unique index; the constant-time comparison after it makes sure that
+    only the exact stored token matches (a database collation could be case-insensitive).
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    owner = db.session.execute(statement, {"token": token}).one_or_none()
+    if owner is None or not hmac.compare_digest(owner.feed_token.encode(), token.encode()):
+        return None
+    return owner
+
+
+def group_feed(slug: str, language: str | None = None) -> FeedSpec | None:
+    """The public feed of an open group. Closed courses have none: participants get theirs."""
+    group = db.session.execute(_GROUP_BY_SLUG, {"slug": slug}).one_or_none()
+    if group is None or group.kind != GroupKind.open:
+        return None
+    return FeedSpec(
+        kind="group",
+        subject_id=group.id,
+        selection="group",
+        selected_id=group.id,
+        language=_language(language, group.language),
+    )
+
+
+def participant_feed(
+    token: str, language: str | None = None, alarm_minutes: int | None = None
+) -> FeedSpec | None:
+    """A participant's private feed of their course, with a reminder before each session.
+
+    ``alarm_minutes`` None means the configured default, 0 means no reminder. The feed ends
+    when the place does (withdrawn, anonymized).
+    """
+    participant = _by_token(_PARTICIPANT_BY_TOKEN, token)
+    if participant is None:
+        return None
+    if participant.status != ApplicationStatus.accepted or participant.anonymized_at is not None:
+        return None
+    if alarm_minutes is None:
+        alarm_minutes = int(current_app.config["FEED_ALARM_MINUTES"])
+    return FeedSpec(
+        kind="participant",
+        subject_id=participant.id,
+        selection="group",
+        selected_id=participant.group_id,
+        language=_language(language, participant.language),
+        alarm_minutes=max(0, min(alarm_minutes, MAX_ALARM_MINUTES)),
+    )
+
+
+def facilitator_feed(
+    token: str, language: str | None = None, scope: str | None = None
+) -> FeedSpec | None:
+    """A staff member's own turns (lead or co-lead), or with ``scope="region"`` every session
+    their region hosts."""
+    user = _by_token(_USER_BY_TOKEN, token)
+    if user is None or not user.active:
+        return None
+    by_region = scope == "region" and user.region_id is not None
+    return FeedSpec(
+        kind="facilitator",
+        subject_id=user.id,
+        selection="host_region" if by_region else "facilitator",
+        selected_id=user.region_id if by_region else user.id,
+        language=_language(language, user.language),
+    )
+
+
+def region_feed(slug: str, token: str | None, language: str | None = None) -> FeedSpec | None:
+    """Every session a region hosts, for its staff: the token is the feed token of an active
+    staff member of that region, or of an administrator."""
+    user = _by_token(_USER_BY_TOKEN, token)
+    if user is None or not user.active:
+        return None
+    region_id = db.session.execute(_REGION_BY_SLUG, {"slug": slug}).scalar_one_or_none()
+    if region_id is None or (user.role != Role.admin and user.region_id != region_id):
+        return None
+    return FeedSpec(
+        kind="region",
+        subject_id=region_id,
+        selection="host_region",
+        selected_id=region_id,
+        language=_language(language, user.language),
+    )
+
+
+# --- rotating tokens ----------------------------------------------------------------------
+
+
+def rotate_participant_token(participant: Participant) -> str:
+    """Give the participant a new feed link; the old one stops working at the commit."""
+    participant.feed_token = new_token()
+    return participant.feed_token
+
+
+def rotate_user_token(user: User) -> str:
+    """Give a staff member a new feed link; the old one stops working at the commit."""
+    user.feed_token = new_token()
+    return user.feed_token
+
+
+# --- version ------------------------------------------------------------------------------
+
+
+def _in_feed(selection: Selection) -> ColumnElement[bool]:
+    """The sessions of a feed, with parameters ``selected``, ``starts`` and ``ends``."""
+    selected = bindparam("selected")
+    if selection == "group":
+        chosen = _sessions.c.group_id == selected
+    elif selection == "host_region":
+        chosen = _sessions.c.host_region_id == selected
+    else:
+        co_led = select(_links.c.session_id).where(_links.c.user_id == selected)
+        chosen = or_(_sessions.c.lead_facilitator_id == selected, _sessions.c.id.in_(co_led))
+    return and_(
+        chosen,
+        _sessions.c.starts_at >= bindparam("starts"),
+        _sessions.c.starts_at < bindparam("ends"),
+    )
+
+
+@cache
+def _version_statement(selection: Selection, with_people: bool) -> Select:
+    in_feed = _in_feed(selection)
+    if selection == "group":
+        group_changed = (
+            select(_groups.c.updated_at).where(_groups.c.id == bindparam("selected"))
+        ).scalar_subquery()
+    else:
+        group_changed = func.max(_groups.c.updated_at)
+    columns = [
+        func.count(_sessions.c.id),
+        func.max(_sessions.c.updated_at),
+        group_changed,
+        func.coalesce(func.sum(_sessions.c.sequence), 0),
+    ]
+    if with_people:
+        # Names are shown: a change of co-facilitators writes only the link table, so the
+        # links are summed in (weighted by session, so that a swap between sessions shows).
+        in_feed_links = _links.c.session_id.in_(select(_sessions.c.id).where(in_feed))
+        columns += [
+            func.coalesce(func.sum(_sessions.c.lead_facilitator_id), 0),
+            select(func.count()).where(in_feed_links).scalar_subquery(),
+            select(func.sum(_links.c.user_id * (_links.c.session_id + 1_000_003)))
+            .where(in_feed_links)
+            .scalar_subquery(),
+        ]
+    return (
+        select(*columns)
+        .select_from(_sessions.join(_groups, _groups.c.id == _sessions.c.group_id))
+        .where(in_feed)
+    )
+
+
+def _parameters(spec: FeedSpec, window: FeedWindow) -> dict[str, object]:
+    return {"selected": spec.selected_id, "starts": window.starts, "ends": window.ends}
+
+
+def _output_settings() -> tuple[str, int]:
+    config = current_app.config
+    return str(config["BASE_URL"]), int(config["FEED_REFRESH_MINUTES"])
+
+
+def feed_version(spec: FeedSpec, now: datetime | None = None) -> FeedVersion:
+    """The feed's version from one aggregate query, without loading a session."""
+    window = feed_window(now or utcnow())
+    statement = _version_statement(spec.selection, spec.private)
+    figures = tuple(db.session.execute(statement, _parameters(spec, window)).one())
+    changed = [t for t in figures[1:3] if t is not None]
+    content_time = max(changed, default=window.opened_at)
+    return FeedVersion(
+        etag=etag_for(spec, window.day, figures, _output_settings()),
+        last_modified=max(content_time, window.opened_at),
+        content_time=content_time,
+        window=window,
+    )
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def _feed_names(spec: FeedSpec) -> tuple[str, str]:
+    """The calendar's name and description, in the current (forced) locale."""
+    language = spec.language
+    if spec.selection == "group":
+        group = db.session.get(RemoteGroup, spec.selected_id)
+        assert group is not None
+        page = _public_url(url_for("groups.group_page", slug=group.slug))
+        description = str(group.description(language))
+        return str(group.title(language)) or group.slug, "\n\n".join(
+            part for part in (description, page) if part
+        )
+    if spec.selection == "facilitator":
+        return f"{_('My turns')} – {_('Remote groups')}", _("Sessions I lead or co-lead")
+    region = db.session.get(Region, spec.selected_id)
+    assert region is not None
+    return f"{_('Our turns')} – {region.name(language)}", ""
+
+
+def _public_url(path: str) -> str:
+    """An absolute link from BASE_URL, not from the request's Host, so that the same
+    version always gives the same bytes."""
+    return _output_settings()[0].rstrip("/") + path
+
+
+def _event_description(session: Session, spec: FeedSpec) -> str:
+    language = spec.language
+    lines = []
+    if session.cancelled:
+        lines.append(f"{_('Cancelled')}: {session.cancel_reason or _('no longer in the schedule')}")
+    elif session.change_reason:
+        lines.append(f"{_('Time changed:')} {session.change_reason}")
+    if session.topic:
+        lines.append(f"{_('Topic:')} {session.topic}")
+    if session.host_region is not None:
+        lines.append(f"{_('Host region')}: {session.host_region.name(language)}")
+    if spec.private:
+        lead = session.lead_facilitator
+        lead_name = lead.name if lead else _("no lead facilitator yet")
+        lines.append(f"{_('Lead facilitator')}: {lead_name}")
+        others = [person.name for person in session.co_facilitators if person != lead]
+        if others:
+            lines.append(f"{_('Co-facilitators')}: {', '.join(sorted(others))}")
+    return "\n".join(lines)
+
+
+def _feed_event(session: Session, spec: FeedSpec, uid_host: str) -> FeedEvent:
+    group = session.group
+    title = str(group.title(spec.language)) or group.slug
+    return FeedEvent(
+        uid=f"session-{session.id}@{uid_host}",
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        summary=f"{_('Cancelled')}: {title}" if session.cancelled else title,
+        description=_event_description(session, spec),
+        meeting_url=group.meeting_url,
+        conference_label=_("Open the meeting link"),
+        location=group.meeting_url,
+        last_modified=max(session.updated_at, group.updated_at),
+        cancelled=session.cancelled,
+        sequence=session.sequence,
+    )
+
+
+def build_feed(spec: FeedSpec, version: FeedVersion) -> bytes:
+    """Load the feed's sessions and serialize them in the feed's language."""
+    query = (
+        select(Session)
+        .where(_in_feed(spec.selection))
+        .order_by(Session.starts_at, Session.id)
+        .options(
+            selectinload(Session.group),
+            selectinload(Session.host_region),
+            selectinload(Session.lead_facilitator),
+            selectinload(Session.co_facilitators),
+        )
+    )
+    sessions = db.session.scalars(query, _parameters(spec, version.window)).all()
+    base_url, refresh_minutes = _output_settings()
+    uid_host = urlsplit(base_url).hostname or "remote-groups"
+    with force_locale(spec.language):
+        name, description = _feed_names(spec)
+        events = tuple(_feed_event(session, spec, uid_host) for session in sessions)
+    feed = Feed(
+        name=name,
+        description=description,
+        events=events,
+        dtstamp=version.content_time,
+        language=spec.language,
+        refresh=timedelta(minutes=refresh_minutes),
+        alarm_before=timedelta(minutes=spec.alarm_minutes) if spec.alarm_minutes else None,
+    )
+    return build_calendar(feed)
+
+
+class _BuiltFeeds:
+    """A small thread-safe LRU of built feeds keyed by ETag. An ETag names one version of one
+    feed, so an entry never goes stale: a change makes a new key, and the old one ages out."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            data = self._entries.get(key)
+            if data is not None:
+                self._entries.move_to_end(key)
+            return data
+
+    def put(self, key: str, data: bytes) -> None:
+        with self._lock:
+            self._entries[key] = data
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+built_feeds = _BuiltFeeds(BUILT_FEEDS_KEPT)
+
+
+def feed_bytes(spec: FeedSpec, version: FeedVersion) -> bytes:
+    """The feed at ``version``, built on the first request for it in this process."""
+    data = built_feeds.get(version.etag)
+    if data is None:
+        data = build_feed(spec, version)
+        built_feeds.put(version.etag, data)
+    return data

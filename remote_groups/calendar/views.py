@@ -1,0 +1,133 @@
+"""Feed routes (DESIGN.md §4), the staff token rotation, and the log filter for token URLs.
+
+Every feed that cannot be shown (unknown slug or token, a rotated token, an inactive user, a
+closed course's public URL) is the same 404, so tokens cannot be probed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.http import is_resource_modified
+from werkzeug.wrappers import Response
+
+from remote_groups.calendar import service
+from remote_groups.calendar.service import FeedSpec
+from remote_groups.extensions import db
+from remote_groups.web import safe_local_path
+
+bp = Blueprint("calendar", __name__)
+
+#: How long browsers and proxies may reuse a feed without asking; calendar apps poll on
+#: their own schedule (REFRESH-INTERVAL), and asking again is cheap (a 304).
+HTTP_MAX_AGE_SECONDS = 300
+
+
+def _alarm_minutes(raw: str | None) -> int | None:
+    """``?alarm=0`` turns the reminder off, ``?alarm=15`` moves it; anything else: default."""
+    if raw is not None and raw.isascii() and raw.isdigit():
+        return int(raw)
+    return None
+
+
+def _serve(spec: FeedSpec | None) -> Response:
+    """Answer from the version alone when the client is up to date; build only otherwise."""
+    if spec is None:
+        abort(404)
+    version = service.feed_version(spec)
+    if is_resource_modified(
+        request.environ, etag=version.etag, last_modified=version.last_modified
+    ):
+        response = Response(service.feed_bytes(spec, version), mimetype="text/calendar")
+    else:
+        response = Response(status=304)  # werkzeug drops the entity headers of a 304
+    response.headers["ETag"] = version.etag
+    response.last_modified = version.last_modified
+    response.cache_control.max_age = HTTP_MAX_AGE_SECONDS
+    if spec.private:
+        response.cache_control.private = True
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex"
+    else:
+        response.cache_control.public = True
+    return response
+
+
+@bp.get("/calendar/groups/<slug>.ics")
+def group_feed(slug: str) -> ResponseReturnValue:
+    return _serve(service.group_feed(slug, request.args.get("lang")))
+
+
+@bp.get("/calendar/p/<token>.ics")
+def participant_feed(token: str) -> ResponseReturnValue:
+    alarm = _alarm_minutes(request.args.get("alarm"))
+    return _serve(service.participant_feed(token, request.args.get("lang"), alarm))
+
+
+@bp.get("/calendar/f/<token>.ics")
+def facilitator_feed(token: str) -> ResponseReturnValue:
+    args = request.args
+    return _serve(service.facilitator_feed(token, args.get("lang"), args.get("scope")))
+
+
+@bp.get("/calendar/regions/<slug>.ics")
+def region_feed(slug: str) -> ResponseReturnValue:
+    args = request.args
+    return _serve(service.region_feed(slug, args.get("token"), args.get("lang")))
+
+
+@bp.post("/staff/feed-token/rotate")
+@login_required
+def rotate_staff_token() -> ResponseReturnValue:
+    """A new personal feed link for the logged-in staff member (CSRF is checked app-wide)."""
+    service.rotate_user_token(current_user)
+    db.session.commit()
+    flash(_("You have a new calendar link. The old one no longer works."))
+    return redirect(safe_local_path(request.form.get("next"), url_for("rotation.my_turns")))
+
+
+# --- keeping tokens out of logs -----------------------------------------------------------
+
+_TOKEN_IN_PATH = re.compile(r"(/calendar/[pf]/)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)")
+_TOKEN_IN_QUERY = re.compile(r"(token=)[^&#\s\"']+")
+REDACTED = "…"
+
+
+def redact_feed_tokens(text: str) -> str:
+    text = _TOKEN_IN_PATH.sub(rf"\g<1>{REDACTED}", text)
+    return _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text)
+
+
+class FeedTokenFilter(logging.Filter):
+    """Replaces feed tokens in request log lines (werkzeug's, gunicorn's access log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        redacted = redact_feed_tokens(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
+def install_log_filter() -> None:
+    for name in REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, FeedTokenFilter) for f in logger.filters):
+            logger.addFilter(FeedTokenFilter())
+
+
+@bp.record_once
+def _on_register(state: BlueprintSetupState) -> None:
+    install_log_filter()
