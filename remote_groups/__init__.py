@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from remote_groups.applications.views import bp as applications_bp
     from remote_groups.calendar.views import bp as calendar_bp
     from remote_groups.groups.views import public_bp, staff_groups_bp
+    from remote_groups.mail.views import bp as mail_bp
     from remote_groups.regions.views import bp as staff_bp
     from remote_groups.rotation.views import bp as rotation_bp
 
@@ -76,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_groups_bp)
     app.register_blueprint(rotation_bp)
     app.register_blueprint(applications_bp)
+    app.register_blueprint(mail_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health.bp)

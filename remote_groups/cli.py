@@ -17,6 +17,7 @@ rotation_cli = AppGroup("rotation", help="Host rotation.")
 data_cli = AppGroup("data", help="Personal data and retention.")
 applications_cli = AppGroup("applications", help="Closed-course applications.")
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
+mail_cli = AppGroup("mail", help="The mail outbox.")
 
 
 @demo_cli.command("load")
@@ -134,6 +135,33 @@ def scheduler_run() -> None:
         click.echo("Scheduler stopped.")
 
 
+@mail_cli.command("sweep")
+def mail_sweep() -> None:
+    """Queue due reminders and notices once."""
+    from remote_groups.mail.sweep import sweep
+
+    with request_context_for_jobs(current_app._get_current_object()):
+        report = sweep()
+        db.session.commit()
+    if not report.ran:
+        click.echo("Another sweep is running; nothing was done.")
+    click.echo(f"Queued {report.queued} messages.")
+
+
+@mail_cli.command("deliver")
+@click.option("--limit", default=200, show_default=True, help="Messages in one batch.")
+def mail_deliver(limit: int) -> None:
+    """Send pending mail once."""
+    from remote_groups.mail.sender import deliver_pending
+
+    with request_context_for_jobs(current_app._get_current_object()):
+        report = deliver_pending(limit)
+    click.echo(
+        f"Sent {report.sent}, retry later {report.retried}, failed {report.failed}, "
+        f"expired {report.expired}."
+    )
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
@@ -141,3 +169,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(data_cli)
     app.cli.add_command(applications_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(mail_cli)

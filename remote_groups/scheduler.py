@@ -27,6 +27,16 @@ def _expire_offers() -> None:
         log.info("%d waiting-list offers expired", count)
 
 
+def _sweep_and_deliver() -> None:
+    """Queue what is due, commit, then send: a crash in between loses nothing."""
+    from remote_groups.mail.sender import deliver_pending
+    from remote_groups.mail.sweep import sweep
+
+    sweep()
+    db.session.commit()
+    deliver_pending()
+
+
 def _anonymize() -> None:
     from remote_groups.applications.service import anonymize_expired
 
@@ -47,6 +57,15 @@ def run_job(app: Flask, job: Callable[[], None]) -> None:
 
 
 def add_jobs(app: Flask, scheduler: BaseScheduler) -> None:
+    scheduler.add_job(
+        run_job,
+        "interval",
+        minutes=1,
+        args=[app, _sweep_and_deliver],
+        id="mail",
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.add_job(
         run_job,
         "interval",

@@ -1,10 +1,11 @@
 """Calendar feeds: which sessions each feed shows, its content version, and its bytes.
 
-A view first resolves the feed its URL names (:func:`group_feed`, :func:`participant_feed`,
-:func:`facilitator_feed`, :func:`region_feed`; ``None`` is every answer that must be a 404),
-then asks :func:`feed_version`, one aggregate query, and answers ``304 Not Modified`` from it.
-Only a client without the current version gets :func:`feed_bytes`, which builds the calendar
-with the pure builder in :mod:`remote_groups.calendar.ics` once per version and process.
+A view asks for the feed its URL names (:func:`group_feed`, :func:`participant_feed`,
+:func:`facilitator_feed`, :func:`region_feed`; ``None`` is every answer that must be a 404)
+and gets a :class:`CurrentFeed`: the feed and its version, found with aggregate queries that
+load no session, so a ``304 Not Modified`` costs about as much as any small request. Only a
+client without the current version gets :func:`feed_bytes`, which builds the calendar with
+the pure builder in :mod:`remote_groups.calendar.ics` once per version and process.
 
 The version covers what the database timestamps (sessions, groups), the co-facilitator links
 (which change no session row), the settings that shape the output, and the day: the window
@@ -18,8 +19,8 @@ import hmac
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from functools import cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -54,7 +55,7 @@ BUILT_FEEDS_KEPT = 64
 class FeedSpec:
     """One feed as its URL names it: whose sessions, in which language, showing what.
 
-    Plain values only, so that the spec can be part of the version's ETag.
+    Plain values only: the spec's fields are part of the version's ETag.
     """
 
     kind: FeedKind
@@ -95,6 +96,12 @@ class FeedVersion:
     window: FeedWindow
 
 
+@dataclass(frozen=True)
+class CurrentFeed:
+    spec: FeedSpec
+    version: FeedVersion
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=HELSINKI)
 
@@ -111,16 +118,20 @@ def _months_later(day: date, months: int) -> date:
 
 
 def feed_window(now: datetime) -> FeedWindow:
-    today = now.astimezone(HELSINKI).date()
+    return _window_of(now.astimezone(HELSINKI).date())
+
+
+@lru_cache(maxsize=4)
+def _window_of(today: date) -> FeedWindow:
     return FeedWindow(
         day=today,
         opened_at=_midnight(today),
-        starts=_midnight(today - timedelta(days=DAYS_BACK)),
-        ends=_midnight(_months_later(today, MONTHS_AHEAD) + timedelta(days=1)),
+        starts=_midnight(today - timedelta(days=DAYS_BACK)).astimezone(UTC),
+        ends=_midnight(_months_later(today, MONTHS_AHEAD) + timedelta(days=1)).astimezone(UTC),
     )
 
 
-# --- which feed a URL names -------------------------------------------------------------
+# --- queries -------------------------------------------------------------------------------
 #
 # Feeds are polled all day by every subscriber, so the statements that answer a poll are
 # plain Core statements built once, with bound parameters: building an ORM statement and
@@ -132,11 +143,8 @@ _links = session_co_facilitators
 _users = User.__table__
 _participants = Participant.__table__
 _applications = Application.__table__
+_regions = Region.__table__
 
-_GROUP_BY_SLUG = select(_groups.c.id, _groups.c.kind, _groups.c.language).where(
-    _groups.c.slug == bindparam("slug")
-)
-_REGION_BY_SLUG = select(Region.__table__.c.id).where(Region.__table__.c.slug == bindparam("slug"))
 _USER_BY_TOKEN = select(
     _users.c.id,
     _users.c.feed_token,
@@ -158,6 +166,125 @@ _PARTICIPANT_BY_TOKEN = (
     .join(_groups, _groups.c.id == _participants.c.group_id)
     .where(_participants.c.feed_token == bindparam("token"))
 )
+_REGION_BY_SLUG = select(_regions.c.id).where(_regions.c.slug == bindparam("slug"))
+
+
+def _in_window() -> ColumnElement[bool]:
+    return and_(
+        _sessions.c.starts_at >= bindparam("starts"), _sessions.c.starts_at < bindparam("ends")
+    )
+
+
+def _selected(selection: Selection) -> ColumnElement[bool]:
+    """A feed's sessions (parameter ``selected``), before the window."""
+    selected = bindparam("selected")
+    if selection == "group":
+        return _sessions.c.group_id == selected
+    if selection == "host_region":
+        return _sessions.c.host_region_id == selected
+    co_led = select(_links.c.session_id).where(_links.c.user_id == selected)
+    return or_(_sessions.c.lead_facilitator_id == selected, _sessions.c.id.in_(co_led))
+
+
+def _session_figures(people_of: ColumnElement[bool] | None = None) -> list[ColumnElement]:
+    """Aggregates that change whenever a feed's sessions do. With ``people_of`` (the feed's
+    sessions), also when their facilitators do: a change of co-facilitators writes only the
+    link table, so the links are summed in, weighted by session so that a swap shows."""
+    figures: list[ColumnElement] = [
+        func.count(_sessions.c.id),
+        func.max(_sessions.c.updated_at),
+        func.coalesce(func.sum(_sessions.c.sequence), 0),
+    ]
+    if people_of is not None:
+        links = _links.c.session_id.in_(select(_sessions.c.id).where(people_of))
+        figures += [
+            func.coalesce(func.sum(_sessions.c.lead_facilitator_id), 0),
+            select(func.count()).where(links).scalar_subquery(),
+            select(func.sum(_links.c.user_id * (_links.c.session_id + 1_000_003)))
+            .where(links)
+            .scalar_subquery(),
+        ]
+    return figures
+
+
+# The public feed names its group by slug: one query finds the group and versions its feed.
+# Every column is an aggregate, so the one group's row needs no GROUP BY (a sort on every
+# poll, in SQLite); when there is no such group, the row is all NULL.
+_GROUP_FEED = (
+    select(
+        func.max(_groups.c.id).label("id"),
+        func.max(_groups.c.kind).label("kind"),
+        func.max(_groups.c.language).label("language"),
+        func.max(_groups.c.updated_at).label("updated_at"),
+        *_session_figures(),
+    )
+    .select_from(
+        _groups.outerjoin(_sessions, and_(_sessions.c.group_id == _groups.c.id, _in_window()))
+    )
+    .where(_groups.c.slug == bindparam("slug"))
+)
+
+
+@cache
+def _token_feed_version(selection: Selection) -> Select:
+    """The version query of a token feed: its groups' last change first, then the figures."""
+    in_feed = and_(_selected(selection), _in_window())
+    if selection == "group":
+        groups_changed = (
+            select(_groups.c.updated_at).where(_groups.c.id == bindparam("selected"))
+        ).scalar_subquery()
+    else:
+        groups_changed = func.max(_groups.c.updated_at)
+    return (
+        select(groups_changed, *_session_figures(people_of=in_feed))
+        .select_from(_sessions.join(_groups, _groups.c.id == _sessions.c.group_id))
+        .where(in_feed)
+    )
+
+
+def _output_settings() -> tuple[str, int]:
+    config = current_app.config
+    return str(config["BASE_URL"]), int(config["FEED_REFRESH_MINUTES"])
+
+
+def _version(
+    spec: FeedSpec, window: FeedWindow, groups_changed: datetime | None, figures: tuple
+) -> FeedVersion:
+    sessions_changed = figures[1]
+    changed = [t for t in (groups_changed, sessions_changed) if t is not None]
+    content_time = max(changed, default=window.opened_at)
+    # One flat string of plain values: every poll computes the ETag, so its parts are kept
+    # cheap to hash (no datetimes, no nesting).
+    parts = (
+        *(spec.kind, spec.subject_id, spec.selection, spec.selected_id, spec.language),
+        spec.alarm_minutes,
+        window.day.toordinal(),
+        groups_changed.timestamp() if groups_changed else None,
+        *(f.timestamp() if isinstance(f, datetime) else f for f in figures),
+        *_output_settings(),
+    )
+    return FeedVersion(
+        etag=etag_for("|".join(map(str, parts))),
+        last_modified=max(content_time, window.opened_at),
+        content_time=content_time,
+        window=window,
+    )
+
+
+def _window_parameters(window: FeedWindow) -> dict[str, object]:
+    return {"starts": window.starts, "ends": window.ends}
+
+
+def _current(spec: FeedSpec, now: datetime | None) -> CurrentFeed:
+    window = feed_window(now or utcnow())
+    parameters = {"selected": spec.selected_id, **_window_parameters(window)}
+    groups_changed, *figures = db.session.execute(
+        _token_feed_version(spec.selection), parameters
+    ).one()
+    return CurrentFeed(spec, _version(spec, window, groups_changed, tuple(figures)))
+
+
+# --- which feed a URL names -------------------------------------------------------------
 
 
 def _language(requested: str | None, default: str) -> str:
@@ -179,23 +306,31 @@ def _by_token(statement: Select, token: str | None) -> Row | None:
     return owner
 
 
-def group_feed(slug: str, language: str | None = None) -> FeedSpec | None:
+def group_feed(
+    slug: str, language: str | None = None, now: datetime | None = None
+) -> CurrentFeed | None:
     """The public feed of an open group. Closed courses have none: participants get theirs."""
-    group = db.session.execute(_GROUP_BY_SLUG, {"slug": slug}).one_or_none()
-    if group is None or group.kind != GroupKind.open:
+    window = feed_window(now or utcnow())
+    group = db.session.execute(_GROUP_FEED, {"slug": slug, **_window_parameters(window)}).one()
+    if group.id is None or group.kind != GroupKind.open:
         return None
-    return FeedSpec(
+    spec = FeedSpec(
         kind="group",
         subject_id=group.id,
         selection="group",
         selected_id=group.id,
         language=_language(language, group.language),
     )
+    figures = tuple(group)[4:]
+    return CurrentFeed(spec, _version(spec, window, group.updated_at, figures))
 
 
 def participant_feed(
-    token: str, language: str | None = None, alarm_minutes: int | None = None
-) -> FeedSpec | None:
+    token: str,
+    language: str | None = None,
+    alarm_minutes: int | None = None,
+    now: datetime | None = None,
+) -> CurrentFeed | None:
     """A participant's private feed of their course, with a reminder before each session.
 
     ``alarm_minutes`` None means the configured default, 0 means no reminder. The feed ends
@@ -208,7 +343,7 @@ def participant_feed(
         return None
     if alarm_minutes is None:
         alarm_minutes = int(current_app.config["FEED_ALARM_MINUTES"])
-    return FeedSpec(
+    spec = FeedSpec(
         kind="participant",
         subject_id=participant.id,
         selection="group",
@@ -216,27 +351,31 @@ def participant_feed(
         language=_language(language, participant.language),
         alarm_minutes=max(0, min(alarm_minutes, MAX_ALARM_MINUTES)),
     )
+    return _current(spec, now)
 
 
 def facilitator_feed(
-    token: str, language: str | None = None, scope: str | None = None
-) -> FeedSpec | None:
+    token: str, language: str | None = None, scope: str | None = None, now: datetime | None = None
+) -> CurrentFeed | None:
     """A staff member's own turns (lead or co-lead), or with ``scope="region"`` every session
     their region hosts."""
     user = _by_token(_USER_BY_TOKEN, token)
     if user is None or not user.active:
         return None
     by_region = scope == "region" and user.region_id is not None
-    return FeedSpec(
+    spec = FeedSpec(
         kind="facilitator",
         subject_id=user.id,
         selection="host_region" if by_region else "facilitator",
         selected_id=user.region_id if by_region else user.id,
         language=_language(language, user.language),
     )
+    return _current(spec, now)
 
 
-def region_feed(slug: str, token: str | None, language: str | None = None) -> FeedSpec | None:
+def region_feed(
+    slug: str, token: str | None, language: str | None = None, now: datetime | None = None
+) -> CurrentFeed | None:
     """Every session a region hosts, for its staff: the token is the feed token of an active
     staff member of that region, or of an administrator."""
     user = _by_token(_USER_BY_TOKEN, token)
@@ -245,13 +384,14 @@ def region_feed(slug: str, token: str | None, language: str | None = None) -> Fe
     region_id = db.session.execute(_REGION_BY_SLUG, {"slug": slug}).scalar_one_or_none()
     if region_id is None or (user.role != Role.admin and user.region_id != region_id):
         return None
-    return FeedSpec(
+    spec = FeedSpec(
         kind="region",
         subject_id=region_id,
         selection="host_region",
         selected_id=region_id,
         language=_language(language, user.language),
     )
+    return _current(spec, now)
 
 
 # --- rotating tokens ----------------------------------------------------------------------
@@ -267,83 +407,6 @@ def rotate_user_token(user: User) -> str:
     """Give a staff member a new feed link; the old one stops working at the commit."""
     user.feed_token = new_token()
     return user.feed_token
-
-
-# --- version ------------------------------------------------------------------------------
-
-
-def _in_feed(selection: Selection) -> ColumnElement[bool]:
-    """The sessions of a feed, with parameters ``selected``, ``starts`` and ``ends``."""
-    selected = bindparam("selected")
-    if selection == "group":
-        chosen = _sessions.c.group_id == selected
-    elif selection == "host_region":
-        chosen = _sessions.c.host_region_id == selected
-    else:
-        co_led = select(_links.c.session_id).where(_links.c.user_id == selected)
-        chosen = or_(_sessions.c.lead_facilitator_id == selected, _sessions.c.id.in_(co_led))
-    return and_(
-        chosen,
-        _sessions.c.starts_at >= bindparam("starts"),
-        _sessions.c.starts_at < bindparam("ends"),
-    )
-
-
-@cache
-def _version_statement(selection: Selection, with_people: bool) -> Select:
-    in_feed = _in_feed(selection)
-    if selection == "group":
-        group_changed = (
-            select(_groups.c.updated_at).where(_groups.c.id == bindparam("selected"))
-        ).scalar_subquery()
-    else:
-        group_changed = func.max(_groups.c.updated_at)
-    columns = [
-        func.count(_sessions.c.id),
-        func.max(_sessions.c.updated_at),
-        group_changed,
-        func.coalesce(func.sum(_sessions.c.sequence), 0),
-    ]
-    if with_people:
-        # Names are shown: a change of co-facilitators writes only the link table, so the
-        # links are summed in (weighted by session, so that a swap between sessions shows).
-        in_feed_links = _links.c.session_id.in_(select(_sessions.c.id).where(in_feed))
-        columns += [
-            func.coalesce(func.sum(_sessions.c.lead_facilitator_id), 0),
-            select(func.count()).where(in_feed_links).scalar_subquery(),
-            select(func.sum(_links.c.user_id * (_links.c.session_id + 1_000_003)))
-            .where(in_feed_links)
-            .scalar_subquery(),
-        ]
-    return (
-        select(*columns)
-        .select_from(_sessions.join(_groups, _groups.c.id == _sessions.c.group_id))
-        .where(in_feed)
-    )
-
-
-def _parameters(spec: FeedSpec, window: FeedWindow) -> dict[str, object]:
-    return {"selected": spec.selected_id, "starts": window.starts, "ends": window.ends}
-
-
-def _output_settings() -> tuple[str, int]:
-    config = current_app.config
-    return str(config["BASE_URL"]), int(config["FEED_REFRESH_MINUTES"])
-
-
-def feed_version(spec: FeedSpec, now: datetime | None = None) -> FeedVersion:
-    """The feed's version from one aggregate query, without loading a session."""
-    window = feed_window(now or utcnow())
-    statement = _version_statement(spec.selection, spec.private)
-    figures = tuple(db.session.execute(statement, _parameters(spec, window)).one())
-    changed = [t for t in figures[1:3] if t is not None]
-    content_time = max(changed, default=window.opened_at)
-    return FeedVersion(
-        etag=etag_for(spec, window.day, figures, _output_settings()),
-        last_modified=max(content_time, window.opened_at),
-        content_time=content_time,
-        window=window,
-    )
 
 
 # --- building -----------------------------------------------------------------------------
@@ -416,7 +479,7 @@ def build_feed(spec: FeedSpec, version: FeedVersion) -> bytes:
     """Load the feed's sessions and serialize them in the feed's language."""
     query = (
         select(Session)
-        .where(_in_feed(spec.selection))
+        .where(_selected(spec.selection), _in_window())
         .order_by(Session.starts_at, Session.id)
         .options(
             selectinload(Session.group),
@@ -425,7 +488,8 @@ def build_feed(spec: FeedSpec, version: FeedVersion) -> bytes:
             selectinload(Session.co_facilitators),
         )
     )
-    sessions = db.session.scalars(query, _parameters(spec, version.window)).all()
+    parameters = {"selected": spec.selected_id, **_window_parameters(version.window)}
+    sessions = db.session.scalars(query, parameters).all()
     base_url, refresh_minutes = _output_settings()
     uid_host = urlsplit(base_url).hostname or "remote-groups"
     with force_locale(spec.language):
@@ -474,10 +538,10 @@ class _BuiltFeeds:
 built_feeds = _BuiltFeeds(BUILT_FEEDS_KEPT)
 
 
-def feed_bytes(spec: FeedSpec, version: FeedVersion) -> bytes:
-    """The feed at ``version``, built on the first request for it in this process."""
-    data = built_feeds.get(version.etag)
+def feed_bytes(feed: CurrentFeed) -> bytes:
+    """The feed at its current version, built on the first request for it in this process."""
+    data = built_feeds.get(feed.version.etag)
     if data is None:
-        data = build_feed(spec, version)
-        built_feeds.put(version.etag, data)
+        data = build_feed(feed.spec, feed.version)
+        built_feeds.put(feed.version.etag, data)
     return data

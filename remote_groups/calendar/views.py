@@ -14,11 +14,11 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.http import is_resource_modified
+from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
 from remote_groups.calendar import service
-from remote_groups.calendar.service import FeedSpec
+from remote_groups.calendar.service import CurrentFeed
 from remote_groups.extensions import db
 from remote_groups.web import safe_local_path
 
@@ -36,26 +36,26 @@ def _alarm_minutes(raw: str | None) -> int | None:
     return None
 
 
-def _serve(spec: FeedSpec | None) -> Response:
+def _serve(feed: CurrentFeed | None) -> Response:
     """Answer from the version alone when the client is up to date; build only otherwise."""
-    if spec is None:
+    if feed is None:
         abort(404)
-    version = service.feed_version(spec)
+    version = feed.version
     if is_resource_modified(
         request.environ, etag=version.etag, last_modified=version.last_modified
     ):
-        response = Response(service.feed_bytes(spec, version), mimetype="text/calendar")
+        response = Response(service.feed_bytes(feed), mimetype="text/calendar")
     else:
         response = Response(status=304)  # werkzeug drops the entity headers of a 304
-    response.headers["ETag"] = version.etag
-    response.last_modified = version.last_modified
-    response.cache_control.max_age = HTTP_MAX_AGE_SECONDS
-    if spec.private:
-        response.cache_control.private = True
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Robots-Tag"] = "noindex"
+    headers = response.headers
+    headers["ETag"] = version.etag
+    headers["Last-Modified"] = http_date(version.last_modified)
+    if feed.spec.private:
+        headers["Cache-Control"] = f"private, max-age={HTTP_MAX_AGE_SECONDS}"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Robots-Tag"] = "noindex"
     else:
-        response.cache_control.public = True
+        headers["Cache-Control"] = f"public, max-age={HTTP_MAX_AGE_SECONDS}"
     return response
 
 

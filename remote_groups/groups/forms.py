@@ -125,6 +125,18 @@ class GroupForm(FlaskForm):
     term_start = DateField(_l("First day of the term"), validators=[InputRequired(REQUIRED)])
     term_end = DateField(_l("Last day of the term"), validators=[InputRequired(REQUIRED)])
     skip_holidays = BooleanField(_l("No sessions on Finnish public holidays"), default=True)
+    reminder_hours = StringField(
+        _l("Reminders, hours before each session"),
+        description=_l("For example 24, or 24,2 for two reminders."),
+        default="24",
+        validators=[
+            Optional(),
+            Regexp(
+                r"^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$",
+                message=_l("Write whole hours separated by commas, for example 24,2."),
+            ),
+        ],
+    )
     rotation_policy = SelectField(
         _l("How regions take turns"),
         choices=[(policy.value, policy.label) for policy in RotationPolicy],

@@ -91,6 +91,8 @@ class RemoteGroup(db.Model):
     term_end: Mapped[date] = mapped_column()
     timezone: Mapped[str] = mapped_column(String(40), default="Europe/Helsinki")
     skip_holidays: Mapped[bool] = mapped_column(default=True)
+    # Hours before each session when reminders go out, e.g. "24" or "24,2".
+    reminder_hours: Mapped[str] = mapped_column(String(40), default="24")
     rotation_policy: Mapped[RotationPolicy] = mapped_column(
         enum_column(RotationPolicy, "rotation_policy"), default=RotationPolicy.round_robin
     )
@@ -160,6 +162,17 @@ class RemoteGroup(db.Model):
             term_end=self.term_end,
             timezone=self.timezone,
             skip_holidays=self.skip_holidays,
+        )
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        return sorted(
+            {
+                int(part)
+                for part in (self.reminder_hours or "").split(",")
+                if part.strip().isdigit()
+            },
+            reverse=True,
         )
 
     def application_window_open(self, today: date) -> bool:

@@ -39,6 +39,7 @@ GROUP_FIELDS = (
     "audience_fi", "audience_sv", "audience_en", "theme", "meeting_url",
     "weekday", "start_time", "duration_minutes", "term_start", "term_end",
     "skip_holidays", "rotation_policy", "capacity", "application_opens", "application_closes",
+    "reminder_hours",
 )  # fmt: skip
 
 

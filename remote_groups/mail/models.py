@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from remote_groups.extensions import db
+from remote_groups.groups.models import RemoteGroup
+from remote_groups.regions.models import new_token
 from remote_groups.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 
 
@@ -15,6 +17,7 @@ class OutboxStatus(LabelledEnum):
     sending = "sending", _l("Being sent")
     sent = "sent", _l("Sent")
     failed = "failed", _l("Failed")
+    expired = "expired", _l("Too late to send")
 
 
 class OutboxMessage(db.Model):
@@ -36,6 +39,9 @@ class OutboxMessage(db.Model):
     html_body: Mapped[str | None] = mapped_column(Text)
     calendar: Mapped[str | None] = mapped_column(Text)
     calendar_method: Mapped[str | None] = mapped_column(String(20))
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
+    # A reminder is useless after its session starts: the sender drops it after this time.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.pending, index=True
     )
@@ -47,3 +53,30 @@ class OutboxMessage(db.Model):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"
+
+
+class Subscription(db.Model):
+    """An email subscription to an open group's reminders: double opt-in, one-click out."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("group_id", "email", name="uq_subscriptions_group_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("remote_groups.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(2))
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    group: Mapped[RemoteGroup] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.id}>"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask import render_template
@@ -62,6 +63,8 @@ def enqueue(
     message: RenderedMessage,
     calendar: str | None = None,
     calendar_method: str | None = None,
+    unsubscribe_url: str | None = None,
+    expires_at: datetime | None = None,
 ) -> OutboxMessage | None:
     """Queue a message once per ``key``; a repeat with the same key is a no-op (returns None).
 
@@ -82,6 +85,8 @@ def enqueue(
         html_body=message.html,
         calendar=calendar,
         calendar_method=calendar_method,
+        unsubscribe_url=unsubscribe_url,
+        expires_at=expires_at,
     )
     try:
         with db.session.begin_nested():

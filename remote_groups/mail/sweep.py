@@ -1,0 +1,156 @@
+"""The sweep: find what is due and put it in the outbox, idempotently.
+
+Every message has a key of (kind, session, recipient, version), so running the sweep twice,
+or from two processes at once, queues each message once. On PostgreSQL the sweep also takes
+a transaction-level advisory lock, so a second scheduler skips the sweep instead of doing the
+same work; on SQLite one scheduler process is assumed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import url_for
+from sqlalchemy import select, text
+
+from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.extensions import db
+from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
+from remote_groups.mail.models import Subscription
+from remote_groups.mail.service import InvalidRecipient, enqueue, render_message
+from remote_groups.regions.models import User
+from remote_groups.types import utcnow
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK_KEY = 0x5245_4D47  # "REMG": one advisory lock for the whole service
+TURN_NOTICE_AHEAD = timedelta(days=7)
+
+
+@dataclass
+class SweepReport:
+    ran: bool = True
+    queued: int = 0
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    language: str
+    name: str
+    role: str  # participant | subscriber | facilitator
+    unsubscribe_url: str | None = None
+
+
+def take_sweep_lock() -> bool:
+    """True when this transaction may sweep (always on SQLite)."""
+    if db.engine.dialect.name != "postgresql":
+        return True
+    return bool(
+        db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY})
+    )
+
+
+def recipients_of(session: Session) -> list[Recipient]:
+    """Who hears about a session: a course's participants or an open group's subscribers,
+    and the session's facilitators."""
+    group = session.group
+    people: list[Recipient] = []
+    if group.kind == GroupKind.closed:
+        accepted = db.session.scalars(
+            select(Application).where(
+                Application.group_id == group.id,
+                Application.status == ApplicationStatus.accepted,
+                Application.anonymized_at.is_(None),
+            )
+        )
+        people += [Recipient(a.email, a.language, a.name, "participant") for a in accepted]
+    else:
+        subscribed = db.session.scalars(
+            select(Subscription).where(
+                Subscription.group_id == group.id,
+                Subscription.confirmed_at.is_not(None),
+                Subscription.unsubscribed_at.is_(None),
+            )
+        )
+        people += [
+            Recipient(
+                s.email,
+                s.language,
+                "",
+                "subscriber",
+                url_for("mail.unsubscribe", token=s.token, _external=True),
+            )
+            for s in subscribed
+        ]
+    staff: list[User] = [p for p in [session.lead_facilitator, *session.co_facilitators] if p]
+    people += [Recipient(u.email, u.language, u.name, "facilitator") for u in staff]
+    return people
+
+
+def _queue(kind: str, key: str, person: Recipient, template: str, **context: object) -> bool:
+    message = render_message(template, person.language, person=person, **context)
+    try:
+        row = enqueue(
+            kind=kind,
+            key=key,
+            recipient=person.email,
+            language=person.language,
+            message=message,
+            unsubscribe_url=person.unsubscribe_url,
+            expires_at=context.get("expires_at"),  # type: ignore[arg-type]
+        )
+    except InvalidRecipient:
+        log.warning("skipped an invalid address for %s %s", kind, key)
+        return False
+    return row is not None
+
+
+def sweep(now: datetime | None = None) -> SweepReport:
+    """Queue due reminders and "your turn next week" notices. The caller commits."""
+    now = now or utcnow()
+    if not take_sweep_lock():
+        return SweepReport(ran=False)
+    report = SweepReport()
+    running = db.session.scalars(select(RemoteGroup).where(RemoteGroup.term_end >= now.date()))
+    horizon = max(
+        [TURN_NOTICE_AHEAD, *(timedelta(hours=h) for g in running for h in g.reminder_offsets)]
+    )
+    upcoming = db.session.scalars(
+        select(Session)
+        .where(
+            Session.status == SessionStatus.scheduled,
+            Session.starts_at > now,
+            Session.starts_at <= now + horizon,
+        )
+        .order_by(Session.starts_at)
+    )
+    for session in upcoming:
+        for hours in session.group.reminder_offsets:
+            if session.starts_at - timedelta(hours=hours) > now:
+                continue
+            for person in recipients_of(session):
+                report.queued += _queue(
+                    "reminder",
+                    f"{session.id}:{hours}:{session.sequence}",
+                    person,
+                    "reminder",
+                    session=session,
+                    group=session.group,
+                    expires_at=session.starts_at,
+                )
+        lead = session.lead_facilitator
+        if lead is not None and session.starts_at - TURN_NOTICE_AHEAD <= now:
+            person = Recipient(lead.email, lead.language, lead.name, "facilitator")
+            report.queued += _queue(
+                "turn_next_week",
+                f"{session.id}:{lead.id}",
+                person,
+                "turn_next_week",
+                session=session,
+                group=session.group,
+                expires_at=session.starts_at,
+            )
+    return report
