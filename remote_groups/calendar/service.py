@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from remote_groups.applications.models import Application, ApplicationStatus, Participant
@@ -44,7 +44,6 @@ Selection = Literal["group", "host_region", "facilitator"]
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 DAYS_BACK = 30
-MONTHS_AHEAD = 12
 MAX_ALARM_MINUTES = 7 * 24 * 60
 #: new_token() gives 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 64
@@ -106,15 +105,11 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=HELSINKI)
 
 
-def _months_later(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate_day in range(day.day, 0, -1):  # 31 January + 1 month = 28/29 February
-        try:
-            return date(year, month, candidate_day)
-        except ValueError:
-            continue
-    raise AssertionError("every month has a 28th day")
+def _a_year_later(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
 
 
 def feed_window(now: datetime) -> FeedWindow:
@@ -127,15 +122,16 @@ def _window_of(today: date) -> FeedWindow:
         day=today,
         opened_at=_midnight(today),
         starts=_midnight(today - timedelta(days=DAYS_BACK)).astimezone(UTC),
-        ends=_midnight(_months_later(today, MONTHS_AHEAD) + timedelta(days=1)).astimezone(UTC),
+        ends=_midnight(_a_year_later(today) + timedelta(days=1)).astimezone(UTC),
     )
 
 
 # --- queries -------------------------------------------------------------------------------
 #
-# Feeds are polled all day by every subscriber, so the statements that answer a poll are
-# plain Core statements built once, with bound parameters: building an ORM statement and
-# loading entities would cost several times the query itself.
+# Feeds are polled all day by every subscriber, so answering a poll costs about as much as
+# the cheapest request the app serves: Core statements built once, with bound parameters, run
+# on a connection of their own. Building ORM statements, loading entities and opening the
+# request's ORM session would each cost more than the query itself.
 
 _groups = RemoteGroup.__table__
 _sessions = Session.__table__
@@ -208,20 +204,15 @@ def _session_figures(people_of: ColumnElement[bool] | None = None) -> list[Colum
 
 
 # The public feed names its group by slug: one query finds the group and versions its feed.
-# Every column is an aggregate, so the one group's row needs no GROUP BY (a sort on every
-# poll, in SQLite); when there is no such group, the row is all NULL.
 _GROUP_FEED = (
     select(
-        func.max(_groups.c.id).label("id"),
-        func.max(_groups.c.kind).label("kind"),
-        func.max(_groups.c.language).label("language"),
-        func.max(_groups.c.updated_at).label("updated_at"),
-        *_session_figures(),
+        _groups.c.id, _groups.c.kind, _groups.c.language, _groups.c.updated_at, *_session_figures()
     )
     .select_from(
         _groups.outerjoin(_sessions, and_(_sessions.c.group_id == _groups.c.id, _in_window()))
     )
     .where(_groups.c.slug == bindparam("slug"))
+    .group_by(_groups.c.id)
 )
 
 
@@ -275,10 +266,10 @@ def _window_parameters(window: FeedWindow) -> dict[str, object]:
     return {"starts": window.starts, "ends": window.ends}
 
 
-def _current(spec: FeedSpec, now: datetime | None) -> CurrentFeed:
+def _current(connection: Connection, spec: FeedSpec, now: datetime | None) -> CurrentFeed:
     window = feed_window(now or utcnow())
     parameters = {"selected": spec.selected_id, **_window_parameters(window)}
-    groups_changed, *figures = db.session.execute(
+    groups_changed, *figures = connection.execute(
         _token_feed_version(spec.selection), parameters
     ).one()
     return CurrentFeed(spec, _version(spec, window, groups_changed, tuple(figures)))
@@ -292,7 +283,7 @@ def _language(requested: str | None, default: str) -> str:
     return requested if requested in SUPPORTED else default
 
 
-def _by_token(statement: Select, token: str | None) -> Row | None:
+def _by_token(connection: Connection, statement: Select, token: str | None) -> Row | None:
     """The row of a feed token's owner, or None.
 
     The lookup uses the unique index; the constant-time comparison after it makes sure that
@@ -300,7 +291,7 @@ def _by_token(statement: Select, token: str | None) -> Row | None:
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    owner = db.session.execute(statement, {"token": token}).one_or_none()
+    owner = connection.execute(statement, {"token": token}).one_or_none()
     if owner is None or not hmac.compare_digest(owner.feed_token.encode(), token.encode()):
         return None
     return owner
@@ -311,8 +302,10 @@ def group_feed(
 ) -> CurrentFeed | None:
     """The public feed of an open group. Closed courses have none: participants get theirs."""
     window = feed_window(now or utcnow())
-    group = db.session.execute(_GROUP_FEED, {"slug": slug, **_window_parameters(window)}).one()
-    if group.id is None or group.kind != GroupKind.open:
+    parameters = {"slug": slug, **_window_parameters(window)}
+    with db.engine.connect() as connection:
+        group = connection.execute(_GROUP_FEED, parameters).one_or_none()
+    if group is None or group.kind != GroupKind.open:
         return None
     spec = FeedSpec(
         kind="group",
@@ -336,22 +329,23 @@ def participant_feed(
     ``alarm_minutes`` None means the configured default, 0 means no reminder. The feed ends
     when the place does (withdrawn, anonymized).
     """
-    participant = _by_token(_PARTICIPANT_BY_TOKEN, token)
-    if participant is None:
-        return None
-    if participant.status != ApplicationStatus.accepted or participant.anonymized_at is not None:
-        return None
-    if alarm_minutes is None:
-        alarm_minutes = int(current_app.config["FEED_ALARM_MINUTES"])
-    spec = FeedSpec(
-        kind="participant",
-        subject_id=participant.id,
-        selection="group",
-        selected_id=participant.group_id,
-        language=_language(language, participant.language),
-        alarm_minutes=max(0, min(alarm_minutes, MAX_ALARM_MINUTES)),
-    )
-    return _current(spec, now)
+    with db.engine.connect() as connection:
+        participant = _by_token(connection, _PARTICIPANT_BY_TOKEN, token)
+        if participant is None:
+            return None
+        if participant.status != ApplicationStatus.accepted or participant.anonymized_at:
+            return None
+        if alarm_minutes is None:
+            alarm_minutes = int(current_app.config["FEED_ALARM_MINUTES"])
+        spec = FeedSpec(
+            kind="participant",
+            subject_id=participant.id,
+            selection="group",
+            selected_id=participant.group_id,
+            language=_language(language, participant.language),
+            alarm_minutes=max(0, min(alarm_minutes, MAX_ALARM_MINUTES)),
+        )
+        return _current(connection, spec, now)
 
 
 def facilitator_feed(
@@ -359,18 +353,19 @@ def facilitator_feed(
 ) -> CurrentFeed | None:
     """A staff member's own turns (lead or co-lead), or with ``scope="region"`` every session
     their region hosts."""
-    user = _by_token(_USER_BY_TOKEN, token)
-    if user is None or not user.active:
-        return None
-    by_region = scope == "region" and user.region_id is not None
-    spec = FeedSpec(
-        kind="facilitator",
-        subject_id=user.id,
-        selection="host_region" if by_region else "facilitator",
-        selected_id=user.region_id if by_region else user.id,
-        language=_language(language, user.language),
-    )
-    return _current(spec, now)
+    with db.engine.connect() as connection:
+        user = _by_token(connection, _USER_BY_TOKEN, token)
+        if user is None or not user.active:
+            return None
+        by_region = scope == "region" and user.region_id is not None
+        spec = FeedSpec(
+            kind="facilitator",
+            subject_id=user.id,
+            selection="host_region" if by_region else "facilitator",
+            selected_id=user.region_id if by_region else user.id,
+            language=_language(language, user.language),
+        )
+        return _current(connection, spec, now)
 
 
 def region_feed(
@@ -378,20 +373,21 @@ def region_feed(
 ) -> CurrentFeed | None:
     """Every session a region hosts, for its staff: the token is the feed token of an active
     staff member of that region, or of an administrator."""
-    user = _by_token(_USER_BY_TOKEN, token)
-    if user is None or not user.active:
-        return None
-    region_id = db.session.execute(_REGION_BY_SLUG, {"slug": slug}).scalar_one_or_none()
-    if region_id is None or (user.role != Role.admin and user.region_id != region_id):
-        return None
-    spec = FeedSpec(
-        kind="region",
-        subject_id=region_id,
-        selection="host_region",
-        selected_id=region_id,
-        language=_language(language, user.language),
-    )
-    return _current(spec, now)
+    with db.engine.connect() as connection:
+        user = _by_token(connection, _USER_BY_TOKEN, token)
+        if user is None or not user.active:
+            return None
+        region_id = connection.execute(_REGION_BY_SLUG, {"slug": slug}).scalar_one_or_none()
+        if region_id is None or (user.role != Role.admin and user.region_id != region_id):
+            return None
+        spec = FeedSpec(
+            kind="region",
+            subject_id=region_id,
+            selection="host_region",
+            selected_id=region_id,
+            language=_language(language, user.language),
+        )
+        return _current(connection, spec, now)
 
 
 # --- rotating tokens ----------------------------------------------------------------------

@@ -233,7 +233,7 @@ def test_sessions_stay_at_13_local_time_across_both_dst_changes(client, feeds):
     offsets = [local_start(e).utcoffset() for e in found]
     assert set(offsets) == {timedelta(hours=2), timedelta(hours=3)}
     changes = sum(1 for a, b in zip(offsets, offsets[1:], strict=False) if a != b)
-    assert changes == 2  # into summer time and back, a year of Thursdays
+    assert changes >= 2  # into summer time and back, within a year of Thursdays
     starts = [line for line in unfolded(data) if line.startswith("DTSTART;")]
     assert len(starts) == len(found)
     assert all(re.fullmatch(r"DTSTART;TZID=Europe/Helsinki:\d{8}T130000", s) for s in starts)
@@ -245,9 +245,11 @@ def test_ascension_day_leaves_a_gap_in_the_feed(client, feeds):
         d for d in (easter(y) + timedelta(days=39) for y in (year, year + 1)) if d > today()
     )
     shown = {local_start(e).date() for e in events(get_feed(client, group_feed_url(feeds)))}
-    assert ascension - timedelta(days=7) in shown
     assert ascension not in shown
-    assert ascension + timedelta(days=7) in shown
+    term = (today(), today().replace(year=today().year + 1))
+    neighbours = [ascension + timedelta(days=days) for days in (-7, 7)]
+    neighbours = [day for day in neighbours if term[0] < day <= term[1]]
+    assert neighbours and all(day in shown for day in neighbours)
 
 
 # --- events -------------------------------------------------------------------------------
@@ -315,9 +317,7 @@ def test_sequence_grows_when_a_session_moves(app, client, feeds):
         )
         db.session.commit()
     after = next(
-        e
-        for e in events(get_feed(client, group_feed_url(feeds)))
-        if e["UID"] == before["UID"]
+        e for e in events(get_feed(client, group_feed_url(feeds))) if e["UID"] == before["UID"]
     )
     assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
     assert local_start(after).time() == time(15)
@@ -675,8 +675,9 @@ def test_open_group_page_offers_subscribing(client, feeds):
     page = client.get(f"/groups/{feeds['group']}").get_data(as_text=True)
     feed = f"localhost/calendar/groups/{feeds['group']}.ics"
     assert f'href="webcal://{feed}"' in page
-    assert re.search(r'<label for="subscribe-url">', page)
-    assert re.search(rf'<input type="url" id="subscribe-url" value="https?://{feed}" readonly', page)
+    assert '<label for="subscribe-url">' in page
+    link_to_copy = rf'<input type="url" id="subscribe-url" value="https?://{feed}" readonly'
+    assert re.search(link_to_copy, page)
     assert page.count("<details>") == 4
     assert all(app_name in page for app_name in ("Google", "Outlook", "Apple", "Android"))
 
