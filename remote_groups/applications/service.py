@@ -283,7 +283,10 @@ def _seat(application: Application, now: datetime, by: User | None, message: str
         "accepted",
         message=message,
         feed_url=url_for(
-            "calendar.participant_feed", token=application.participant.feed_token, _external=True
+            "calendar.participant_feed",
+            token=application.participant.feed_token,
+            lang=application.language,
+            _external=True,
         ),
     )
 

@@ -94,25 +94,28 @@ def rotate_staff_token() -> ResponseReturnValue:
 
 # --- keeping tokens out of logs -----------------------------------------------------------
 
-_TOKEN_IN_PATH = re.compile(r"(/calendar/[pf]/)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)")
+# Private links: feeds, the applicant's status page, email subscriptions.
+_TOKEN_IN_PATH = re.compile(
+    r"(/calendar/[pf]/|/applications/|/subscriptions/)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
+)
 _TOKEN_IN_QUERY = re.compile(r"(token=)[^&#\s\"']+")
 REDACTED = "…"
 
 
-def redact_feed_tokens(text: str) -> str:
+def redact_tokens(text: str) -> str:
     text = _TOKEN_IN_PATH.sub(rf"\g<1>{REDACTED}", text)
     return _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text)
 
 
-class FeedTokenFilter(logging.Filter):
-    """Replaces feed tokens in request log lines (werkzeug's, gunicorn's access log)."""
+class TokenFilter(logging.Filter):
+    """Replaces tokens of private links in request log lines (werkzeug's, gunicorn's)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
             return True
-        redacted = redact_feed_tokens(message)
+        redacted = redact_tokens(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
@@ -124,8 +127,8 @@ REQUEST_LOGGERS = ("werkzeug", "gunicorn.access")
 def install_log_filter() -> None:
     for name in REQUEST_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, FeedTokenFilter) for f in logger.filters):
-            logger.addFilter(FeedTokenFilter())
+        if not any(isinstance(f, TokenFilter) for f in logger.filters):
+            logger.addFilter(TokenFilter())
 
 
 @bp.record_once

@@ -178,3 +178,15 @@ def test_the_receipt_is_in_the_applicants_language(client, app, course):
         message = db.session.scalar(select(OutboxMessage))
         assert message.language == "sv"
         assert message.subject and message.text_body.strip()
+
+
+def test_status_and_subscription_tokens_are_kept_out_of_request_logs(client, app, course):
+    from remote_groups.calendar.views import redact_tokens
+
+    apply(client)
+    token = token_of(app, "aino@example.org")
+    for line in (f'"GET /applications/{token} HTTP/1.1" 200',
+                 f'"POST /applications/{token}/withdraw HTTP/1.1" 302',
+                 f'"GET /subscriptions/{token}/unsubscribe HTTP/1.1" 200'):
+        redacted = redact_tokens(line)
+        assert token not in redacted and "…" in redacted
