@@ -63,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from remote_groups import cli, errors, formatting, health
+    from remote_groups import cli, errors, formatting, health, pages
     from remote_groups.api.views import bp as api_bp
     from remote_groups.applications.views import bp as applications_bp
     from remote_groups.calendar.views import bp as calendar_bp
@@ -81,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
     csrf.exempt(api_bp)
     errors.register(app)
     formatting.register(app)

@@ -278,6 +278,7 @@ def _seat(application: Application, now: datetime, by: User | None, message: str
     if application.participant is None:
         application.participant = Participant(group_id=application.group_id)
     db.session.flush()
+    _invite_to_next_sessions(application, now)
     _notify(
         application,
         "accepted",
@@ -289,6 +290,17 @@ def _seat(application: Application, now: datetime, by: User | None, message: str
             _external=True,
         ),
     )
+
+
+def _invite_to_next_sessions(application: Application, now: datetime) -> None:
+    """Calendar invitations for the sessions of the coming week go out at once; the sweep
+    sends the rest a week ahead of each session."""
+    from remote_groups.mail.sweep import INVITE_AHEAD, Recipient, queue_invitation
+
+    person = Recipient(application.email, application.language, application.name, "participant")
+    for session in application.group.sessions:
+        if not session.cancelled and now < session.starts_at <= now + INVITE_AHEAD:
+            queue_invitation(session, person)
 
 
 def decide(

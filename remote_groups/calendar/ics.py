@@ -34,7 +34,17 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, Timezone, vCategory, vDuration, vText, vUri
+from icalendar import (
+    Alarm,
+    Calendar,
+    Event,
+    Timezone,
+    vCalAddress,
+    vCategory,
+    vDuration,
+    vText,
+    vUri,
+)
 
 __all__ = [
     "FEED_FORMAT_VERSION",
@@ -146,6 +156,10 @@ class FeedEvent:
     iTIP clients ignore updates whose SEQUENCE did not increase."""
     location: str | None = None
     categories: tuple[str, ...] = ()
+    organizer: str | None = None
+    """E-mail address of the organizer, for iMIP invitations (RFC 5546 requires one)."""
+    attendee: str | None = None
+    """E-mail address of the invited person, for iMIP invitations."""
 
     def __post_init__(self) -> None:
         if not self.uid or _FORBIDDEN_CONTROLS.search(self.uid) or "\n" in self.uid:
@@ -264,6 +278,13 @@ def _build_event(item: FeedEvent, feed: Feed, tz: ZoneInfo, dtstamp: datetime) -
         if label:
             params["LABEL"] = label
         event.add("CONFERENCE", vUri(item.meeting_url, params=params))
+    if item.organizer:
+        event.add("ORGANIZER", vCalAddress(f"mailto:{_one_line(item.organizer)}"))
+    if item.attendee:
+        attendee = vCalAddress(f"mailto:{_one_line(item.attendee)}")
+        attendee.params.update({"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "NEEDS-ACTION"})
+        attendee.params["RSVP"] = "FALSE"
+        event.add("ATTENDEE", attendee)
     event.add("STATUS", "CANCELLED" if item.cancelled else "CONFIRMED")
     # A cancelled session no longer occupies the time: keep it out of free/busy.
     event.add("TRANSP", "TRANSPARENT" if item.cancelled else "OPAQUE")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Literal
@@ -541,3 +541,26 @@ def feed_bytes(feed: CurrentFeed) -> bytes:
         data = build_feed(feed.spec, feed.version)
         built_feeds.put(feed.version.etag, data)
     return data
+
+
+def session_invitation(session: Session, recipient: str, language: str, method: str) -> str:
+    """An iMIP calendar (RFC 6047) for one session, with the same UID and SEQUENCE as the
+    feeds, so an update or a cancellation by mail changes the same calendar entry."""
+    base_url, _refresh = _output_settings()
+    uid_host = urlsplit(base_url).hostname or "remote-groups"
+    spec = FeedSpec("participant", 0, "group", session.group_id, language)
+    with force_locale(language):
+        event = replace(
+            _feed_event(session, spec, uid_host),
+            organizer=current_app.config["MAIL_FROM"],
+            attendee=recipient,
+        )
+        name = str(session.group.title(language)) or session.group.slug
+    feed = Feed(
+        name=name,
+        events=(event,),
+        dtstamp=max(session.updated_at, session.group.updated_at),
+        language=language,
+        method=method,
+    )
+    return build_calendar(feed).decode("utf-8")

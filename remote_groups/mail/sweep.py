@@ -16,9 +16,10 @@ from flask import url_for
 from sqlalchemy import select, text
 
 from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.calendar.service import session_invitation
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
-from remote_groups.mail.models import Subscription
+from remote_groups.mail.models import OutboxMessage, Subscription
 from remote_groups.mail.service import InvalidRecipient, enqueue, render_message
 from remote_groups.regions.models import User
 from remote_groups.types import utcnow
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_LOCK_KEY = 0x5245_4D47  # "REMG": one advisory lock for the whole service
 TURN_NOTICE_AHEAD = timedelta(days=7)
+INVITE_AHEAD = timedelta(days=7)
 
 
 @dataclass
@@ -108,12 +110,85 @@ def _queue(kind: str, key: str, person: Recipient, template: str, **context: obj
     return row is not None
 
 
+def participants_of(group_id: int) -> list[Recipient]:
+    accepted = db.session.scalars(
+        select(Application).where(
+            Application.group_id == group_id,
+            Application.status == ApplicationStatus.accepted,
+            Application.anonymized_at.is_(None),
+        )
+    )
+    return [Recipient(a.email, a.language, a.name, "participant") for a in accepted]
+
+
+def invited_addresses(session: Session) -> set[str]:
+    """Who has had an invitation to this session (at any sequence)."""
+    rows = db.session.scalars(
+        select(OutboxMessage.recipient).where(
+            OutboxMessage.kind == "invitation",
+            OutboxMessage.idempotency_key.startswith(f"invitation:{session.id}:"),
+        )
+    )
+    return {address.lower() for address in rows}
+
+
+def queue_invitation(session: Session, person: Recipient) -> bool:
+    """An iMIP invitation (or, after a change, an update with a higher SEQUENCE; for a
+    cancelled session, a cancellation) to one participant."""
+    cancelled = session.status == SessionStatus.cancelled
+    kind, method = ("cancellation", "CANCEL") if cancelled else ("invitation", "REQUEST")
+    message = render_message(
+        kind, person.language, person=person, session=session, group=session.group
+    )
+    try:
+        row = enqueue(
+            kind=kind,
+            key=f"{session.id}:{session.sequence}",
+            recipient=person.email,
+            language=person.language,
+            message=message,
+            calendar=session_invitation(session, person.email, person.language, method),
+            calendar_method=method,
+        )
+    except InvalidRecipient:
+        return False
+    return row is not None
+
+
+def _invitations(now: datetime) -> int:
+    """Participants get an invitation a week before each session, and an update or a
+    cancellation whenever a session they were invited to changes."""
+    queued = 0
+    sessions = db.session.scalars(
+        select(Session)
+        .join(RemoteGroup, Session.group_id == RemoteGroup.id)
+        .where(RemoteGroup.kind == GroupKind.closed, Session.starts_at > now)
+        .order_by(Session.starts_at)
+    )
+    people_by_group: dict[int, list[Recipient]] = {}
+    for session in sessions:
+        people = people_by_group.setdefault(session.group_id, participants_of(session.group_id))
+        if not people:
+            continue
+        invited = invited_addresses(session)
+        soon = session.starts_at <= now + INVITE_AHEAD
+        for person in people:
+            was_invited = person.email.lower() in invited
+            if session.status == SessionStatus.cancelled:
+                if was_invited:
+                    queued += queue_invitation(session, person)
+            elif soon or was_invited:
+                queued += queue_invitation(session, person)
+    return queued
+
+
 def sweep(now: datetime | None = None) -> SweepReport:
-    """Queue due reminders and "your turn next week" notices. The caller commits."""
+    """Queue due reminders, invitations and "your turn next week" notices. The caller
+    commits."""
     now = now or utcnow()
     if not take_sweep_lock():
         return SweepReport(ran=False)
-    report = SweepReport()
+    report = SweepReport(queued=_invitations(now))
     running = db.session.scalars(select(RemoteGroup).where(RemoteGroup.term_end >= now.date()))
     horizon = max(
         [TURN_NOTICE_AHEAD, *(timedelta(hours=h) for g in running for h in g.reminder_offsets)]
