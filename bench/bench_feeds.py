@@ -17,12 +17,6 @@ about: serving a feed must cost about as little as the cheapest request the app 
 
 from __future__ import annotations
 
-import http.client
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall_clock
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.server import ROOT, fetch, gunicorn
+
 SESSIONS = 52
 GROUP_SLUG = "bench-group"
 FEED_PATH = f"/calendar/groups/{GROUP_SLUG}.ics"
@@ -38,7 +33,6 @@ CLIENTS = 8
 WARMUP_SECONDS = 1.0
 ROUNDS = 4
 SECONDS_PER_TURN = 1.5
-START_TIMEOUT_SECONDS = 20.0
 FULL_TARGET = 0.5
 NOT_MODIFIED_TARGET = 0.8
 
@@ -93,36 +87,6 @@ def prepare_database(url: str) -> None:
         db.engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-def wait_until_healthy(port: int, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if fetch(port, "/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer /healthz within {START_TIMEOUT_SECONDS} s")
-
-
 def drive(
     port: int, path: str, headers: dict[str, str], expected: int, seconds: float
 ) -> tuple[int, float]:
@@ -173,28 +137,7 @@ def run() -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-feeds-") as directory:
         database = f"sqlite:///{Path(directory) / 'bench.sqlite'}"
         prepare_database(database)
-        port = free_port()
-        log = Path(directory) / "gunicorn.log"
-        env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": secrets.token_hex(32)}
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-w",
-                    "2",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "remote_groups:create_app()",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            wait_until_healthy(port, server, log)
+        with gunicorn(database, workers=2, log=Path(directory) / "gunicorn.log") as port:
             status, headers, body = fetch(port, FEED_PATH)
             if status != 200 or body.count(b"BEGIN:VEVENT") != SESSIONS:
                 raise RuntimeError(f"the feed answered {status} with the wrong sessions")
@@ -205,13 +148,6 @@ def run() -> list[dict]:
                 (FEED_PATH, conditional, 304),
             ]
             trivial, full, not_modified = rates(port, endpoints)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
     label = f"{SESSIONS}-session group feed, gunicorn -w 2, {CLIENTS} clients"
     return [
         {

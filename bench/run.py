@@ -143,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.extend(run_module(module_name))
     text = render(rows, machine_line())
     print(text, end="")
-    write_results(text)
+    if not names:  # a partial run must not replace the full table
+        write_results(text)
     return 0
 
 
