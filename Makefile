@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app remote_groups
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite test-postgres bench catalogs extract lint clean setup
+.PHONY: run test test-sqlite test-postgres bench catalogs extract lint clean setup browser screenshots
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,19 +33,38 @@ run: setup
 
 test: test-sqlite test-postgres
 
-test-sqlite: setup
+test-sqlite: setup browser
 	$(BIN)/python -m pytest
 
+# Debian's chromium and chromium-driver, for the browser tests (tests/browser/, run in
+# test-sqlite) and `make screenshots`; Selenium is given their paths and never downloads one.
+# Installed with apt-get (as root, else with sudo) when missing. If that fails, outside CI the
+# browser tests are skipped with a message; with CI=true it fails the run.
+APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium chromium-driver; then :; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "Could not install chromium and chromium-driver, and CI=true requires them" >&2; exit 1; \
+	else \
+		echo "Could not install chromium and chromium-driver: the browser tests will be skipped (CI would fail)"; \
+	fi
+
 # The same suite against the real PostgreSQL server. Outside CI an unreachable server is
-# reported and skipped; with CI=true it fails the run.
+# reported and skipped; with CI=true it fails the run. The browser tests run once, in
+# test-sqlite: they check pages and markup, which do not depend on the database.
 test-postgres: setup
 	@if $(BIN)/python -m tests.pg_available "$(PG_TEST_URL)"; then \
-		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest; \
+		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -m "not browser"; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL at $(PG_TEST_URL) is unreachable, and CI=true requires it" >&2; exit 1; \
 	else \
 		echo "PostgreSQL at $(PG_TEST_URL) is unreachable: skipped the PostgreSQL run (CI would fail)"; \
 	fi
+
+## screenshots: the group page and the application form, 320 and 1280 px wide, fi and sv
+screenshots: setup browser
+	$(BIN)/python -m tools.screenshots
 
 bench: setup
 	$(BIN)/python -m bench.run
