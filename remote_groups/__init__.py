@@ -18,15 +18,31 @@ from remote_groups.i18n import SUPPORTED, normalize_language
 LANGUAGE_COOKIE = "lang"
 
 
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """Foreign keys on and WAL journaling for SQLite; other databases are left alone."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """Foreign keys on and WAL journaling for SQLite; other databases are left alone.
+
+    pysqlite's own transaction handling is switched off (SQLAlchemy's documented recipe):
+    it would not BEGIN before a SAVEPOINT, so releasing one would commit at once.
+    """
+    if _is_sqlite(dbapi_connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a commit costs no fsync
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def select_locale() -> str:

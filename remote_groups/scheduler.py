@@ -7,6 +7,7 @@ Each job runs in its own request context (absolute links from BASE_URL) and tran
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,6 +19,10 @@ from remote_groups.extensions import db
 from remote_groups.web import request_context_for_jobs
 
 log = logging.getLogger(__name__)
+
+# Batches are sent one after another for at most this long each minute, so a big queue
+# (an acceptance wave, a long outage) drains at full speed instead of 200 a minute.
+DELIVERY_SECONDS = 50
 
 
 def _expire_offers() -> None:
@@ -34,7 +39,11 @@ def _sweep_and_deliver() -> None:
 
     sweep()
     db.session.commit()
-    deliver_pending()
+    deadline = time.monotonic() + DELIVERY_SECONDS
+    while time.monotonic() < deadline:
+        report = deliver_pending()
+        if report.retried or not (report.sent + report.failed + report.expired):
+            break  # the queue is empty, or the mail server is struggling: wait a minute
 
 
 def _anonymize() -> None:

@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    EmailField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -14,24 +13,16 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from remote_groups.groups.forms import REQUIRED
+from remote_groups.groups.forms import REQUIRED, email_field
 
 PHONE_PATTERN = r"^\+?[0-9 ()-]{5,30}$"
 
 
 class ContactForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    email = EmailField(
-        _l("Email"),
-        description=_l("We send the answer to this address."),
-        validators=[
-            DataRequired(REQUIRED),
-            Length(max=254),
-            Email(_l("Check the email address. It should look like name@example.fi.")),
-        ],
-    )
+    email = email_field(_l("Email"), description=_l("We send the answer to this address."))
     phone = TelField(
         _l("Phone number (optional)"),
         validators=[

@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    EmailField,
     IntegerField,
     RadioField,
     SelectField,
@@ -24,6 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -37,6 +39,34 @@ from remote_groups.groups.models import MAX_DURATION_MINUTES, GroupKind, Rotatio
 
 REQUIRED = _l("Fill in this field.")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+def duration_field(**kwargs: Any) -> IntegerField:
+    return IntegerField(
+        _l("Length in minutes"),
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(
+                min=1,
+                max=MAX_DURATION_MINUTES,
+                message=_l("The length must be 1–480 minutes (at most 8 hours)."),
+            ),
+        ],
+        **kwargs,
+    )
+
+
+def email_field(label: Any, **kwargs: Any) -> EmailField:
+    """An email field with one plain-language rule and message everywhere."""
+    return EmailField(
+        label,
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=254),
+            Email(_l("Check the email address. It should look like name@example.fi.")),
+        ],
+        **kwargs,
+    )
 
 
 def https_only(form: Any, field: Any) -> None:
@@ -110,18 +140,7 @@ class GroupForm(FlaskForm):
         validate_choice=False,
     )
     start_time = TimeField(_l("Start time"), validators=[InputRequired(REQUIRED)])
-    duration_minutes = IntegerField(
-        _l("Length in minutes"),
-        validators=[
-            InputRequired(REQUIRED),
-            NumberRange(
-                min=1,
-                max=MAX_DURATION_MINUTES,
-                message=_l("The length must be 1–480 minutes (at most 8 hours)."),
-            ),
-        ],
-        default=90,
-    )
+    duration_minutes = duration_field(default=90)
     term_start = DateField(_l("First day of the term"), validators=[InputRequired(REQUIRED)])
     term_end = DateField(_l("Last day of the term"), validators=[InputRequired(REQUIRED)])
     skip_holidays = BooleanField(_l("No sessions on Finnish public holidays"), default=True)
@@ -216,17 +235,7 @@ class SessionForm(FlaskForm):
 
     day = DateField(_l("Date"), validators=[InputRequired(REQUIRED)])
     start_time = TimeField(_l("Start time"), validators=[InputRequired(REQUIRED)])
-    duration_minutes = IntegerField(
-        _l("Length in minutes"),
-        validators=[
-            InputRequired(REQUIRED),
-            NumberRange(
-                min=1,
-                max=MAX_DURATION_MINUTES,
-                message=_l("The length must be 1–480 minutes (at most 8 hours)."),
-            ),
-        ],
-    )
+    duration_minutes = duration_field()
     topic = StringField(_l("Topic"), validators=[Optional(), Length(max=200)])
     locked = BooleanField(_l("Keep this session as it is when the schedule is regenerated"))
     reason = TextAreaField(

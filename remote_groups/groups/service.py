@@ -28,6 +28,7 @@ from remote_groups.groups.schedule import (
     local_datetime,
     occurrences,
 )
+from remote_groups.mail.service import withdraw_pending_notices
 from remote_groups.regions.models import Region
 from remote_groups.rotation.service import apply_plan
 from remote_groups.service import ServiceError
@@ -173,6 +174,7 @@ def move_session(
         session.change_reason = reason
         session.edited_at = now
         session.sequence += 1
+        withdraw_pending_notices(session.id)
     session.topic = topic or None
     session.locked = locked
 
@@ -187,6 +189,7 @@ def cancel_session(session: Session, reason: str, now: datetime | None = None) -
     session.cancel_reason = reason
     session.edited_at = now
     session.sequence += 1
+    withdraw_pending_notices(session.id)
 
 
 def restore_session(session: Session, now: datetime | None = None) -> None:

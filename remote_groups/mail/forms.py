@@ -2,21 +2,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField
-from wtforms.validators import DataRequired, Email, InputRequired, Length
+from wtforms import RadioField
+from wtforms.validators import InputRequired
 
-from remote_groups.groups.forms import REQUIRED
+from remote_groups.groups.forms import email_field
 
 
 class SubscribeForm(FlaskForm):
-    email = EmailField(
-        _l("Your email"),
-        validators=[
-            DataRequired(REQUIRED),
-            Length(max=254),
-            Email(_l("Check the email address. It should look like name@example.fi.")),
-        ],
-    )
+    email = email_field(_l("Your email"))
     language = RadioField(
         _l("Language of the reminders"),
         choices=[("fi", "suomi"), ("sv", "svenska")],

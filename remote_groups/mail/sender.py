@@ -78,7 +78,6 @@ def build_email(row: OutboxMessage, config: dict[str, Any]) -> EmailMessage:
     message["To"] = row.recipient
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = f"<outbox-{row.id}@{domain}>"
-    message["Content-Language"] = row.language
     message["Auto-Submitted"] = "auto-generated"
     if row.unsubscribe_url:
         message["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
@@ -95,6 +94,8 @@ def build_email(row: OutboxMessage, config: dict[str, Any]) -> EmailMessage:
             subtype="ics",
             filename="invite.ics" if method != "CANCEL" else "cancel.ics",
         )
+    # Last: set_content() clears Content-* headers, and making a multipart moves them down.
+    message["Content-Language"] = row.language
     return message
 
 
@@ -127,6 +128,8 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as error:
             kind = PermanentFailure if error.smtp_code >= 500 else TemporaryFailure
             raise kind(f"{error.smtp_code} {error.smtp_error!r}") from None
+        except smtplib.SMTPNotSupportedError as error:  # e.g. no SMTPUTF8: never will be
+            raise PermanentFailure(f"not supported by the server: {error}") from None
         except (smtplib.SMTPException, OSError) as error:
             raise TemporaryFailure(f"{type(error).__name__}: {error}") from None
         if refused:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import select
+from markupsafe import Markup, escape
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from remote_groups.extensions import db
 from remote_groups.i18n import normalize_language
-from remote_groups.mail.models import OutboxMessage
+from remote_groups.mail.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,53 @@ def render_message(name: str, language: str, **context: object) -> RenderedMessa
     An unknown language falls back to Finnish; a missing translation shows the Finnish
     catalog's text, never an empty body.
     """
-    with force_locale(normalize_language(language)):
+    language = normalize_language(language)
+    with force_locale(language):
         rendered = render_template(f"mail/{name}.txt", **context).strip()
-    subject, _, body = rendered.partition("\n")
-    return RenderedMessage(single_line(subject), body.strip() + "\n")
+        subject, _, body = rendered.partition("\n")
+        text = body.strip() + "\n"
+        html = render_template(
+            "mail/_message.html", subject=single_line(subject), paragraphs=paragraphs(text)
+        )
+    return RenderedMessage(single_line(subject), text, html)
+
+
+URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def paragraphs(text: str) -> list[list[Markup]]:
+    """The plain-text body as paragraphs of lines, escaped, with links made clickable: the
+    HTML part says exactly what the text part says."""
+    result = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = []
+        for line in block.splitlines():
+            parts, last = [], 0
+            for match in URL.finditer(line):
+                parts.append(escape(line[last : match.start()]))
+                url = escape(match.group(0))
+                parts.append(Markup(f'<a href="{url}">{url}</a>'))
+                last = match.end()
+            parts.append(escape(line[last:]))
+            lines.append(Markup("").join(parts))
+        result.append(lines)
+    return result
+
+
+def withdraw_pending_notices(session_id: int) -> int:
+    """A cancelled or moved session's reminders and turn notices that are still waiting are
+    dropped: they would name a time that is no longer true."""
+    keys = [f"{kind}:{session_id}:" for kind in ("reminder", "turn_next_week")]
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.pending,
+            or_(*(OutboxMessage.idempotency_key.startswith(key) for key in keys)),
+        )
+        .values(status=OutboxStatus.expired, last_error="the session changed")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def enqueue(

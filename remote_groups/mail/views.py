@@ -46,7 +46,8 @@ def subscribe(slug: str) -> ResponseReturnValue:
         db.session.flush()
     if not subscription.active:
         subscription.language = form.language.data
-        subscription.unsubscribed_at = None
+        if subscription.unsubscribed_at is not None:  # coming back needs a new confirmation
+            subscription.unsubscribed_at = subscription.confirmed_at = None
         message = render_message(
             "subscription_confirm",
             subscription.language,

@@ -5,9 +5,9 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from remote_groups.groups.forms import REQUIRED, SLUG_PATTERN
+from remote_groups.groups.forms import REQUIRED, SLUG_PATTERN, email_field
 from remote_groups.regions.models import Role
 
 
@@ -34,17 +34,11 @@ class RegionForm(FlaskForm):
     name_en = StringField(
         _l("Name in English"), validators=[DataRequired(REQUIRED), Length(max=120)]
     )
-    contact_email = EmailField(
-        _l("Contact email"),
-        validators=[DataRequired(REQUIRED), Email(_l("Check the email address.")), Length(max=254)],
-    )
+    contact_email = email_field(_l("Contact email"))
 
 
 class UserForm(FlaskForm):
-    email = EmailField(
-        _l("Email"),
-        validators=[DataRequired(REQUIRED), Email(_l("Check the email address.")), Length(max=254)],
-    )
+    email = email_field(_l("Email"))
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
     role = SelectField(_l("Role"), choices=[(role.value, role.label) for role in Role])
     region = SelectField(_l("Region"), validate_choice=False)
