@@ -42,7 +42,8 @@ def wall_clock(value: time) -> str:
 
 def weekday_name(weekday: int) -> str:
     """Monday = 0, in the current locale ("torstai", "torsdag", "Thursday")."""
-    return get_day_names("wide", locale=str(get_locale()))[weekday]
+    # Stand-alone forms: Finnish format names are inflected ("torstaina").
+    return get_day_names("wide", context="stand-alone", locale=str(get_locale()))[weekday]
 
 
 def today_in_helsinki() -> date:

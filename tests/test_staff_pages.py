@@ -319,3 +319,10 @@ def test_logging_out_ends_the_staff_session(client, world):
     login(client, "coord@lu.example.org")
     assert client.post("/staff/logout", data={"csrf_token": csrf_token(client)}).status_code == 302
     assert client.get("/staff/").status_code == 302
+
+
+def test_the_weekly_time_reads_naturally_in_finnish_and_swedish(client, world):
+    finnish = client.get("/groups/test-group?lang=fi").get_data(as_text=True)
+    swedish = client.get("/groups/test-group?lang=sv").get_data(as_text=True)
+    assert "Joka torstai klo 13.00" in finnish
+    assert "Varje torsdag kl. 13:00" in swedish

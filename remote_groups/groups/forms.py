@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from babel.dates import get_day_names
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -35,6 +33,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from remote_groups.formatting import weekday_name
 from remote_groups.groups.models import MAX_DURATION_MINUTES, GroupKind, RotationPolicy
 
 REQUIRED = _l("Fill in this field.")
@@ -81,8 +80,7 @@ class CheckboxListField(SelectMultipleField):
 
 
 def weekday_choices() -> list[tuple[int, str]]:
-    names = get_day_names("wide", locale=str(get_locale()))
-    return [(day, names[day]) for day in range(7)]
+    return [(day, weekday_name(day)) for day in range(7)]
 
 
 class GroupForm(FlaskForm):
