@@ -14,6 +14,11 @@ from flask_babel import format_date, format_datetime, format_time, get_locale
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
+def current_locale() -> str:
+    """The language of this request (fi, sv or en) as a plain string."""
+    return str(get_locale())
+
+
 def date_full(value: date) -> str:
     """E.g. "torstai 3. joulukuuta 2026" / "torsdag 3 december 2026"."""
     return format_date(value, "full")

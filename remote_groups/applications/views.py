@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -28,6 +27,7 @@ from remote_groups.applications.forms import (
 )
 from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.extensions import db
+from remote_groups.formatting import current_locale
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import GroupKind, RemoteGroup
@@ -37,10 +37,6 @@ from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
 bp = Blueprint("applications", __name__)
-
-
-def _locale() -> str:
-    return str(get_locale())
 
 
 def _course_or_404(slug: str) -> RemoteGroup:
@@ -66,7 +62,7 @@ def apply(slug: str) -> ResponseReturnValue:
     now = utcnow()
     if not group.application_window_open(service.today_in(group, now)):
         return render_template("applications/closed.html", group=group), 409
-    locale = _locale()
+    locale = current_locale()
     form = ApplicationForm(region_choices=[(r.slug, r.name(locale).text) for r in group.regions])
     if request.method == "GET":
         form.language.data = locale if locale in ("fi", "sv") else group.language
@@ -195,7 +191,7 @@ def _reviewable(slug: str) -> RemoteGroup:
 @roles_required(Role.coordinator)
 def review(slug: str) -> ResponseReturnValue:
     group = _reviewable(slug)
-    locale = _locale()
+    locale = current_locale()
     filters = ReviewFilterForm(request.args)
     filters.status.choices = [("", _("All"))] + [(s.value, s.label) for s in ApplicationStatus]
     filters.region.choices = [("", _("All"))] + [
@@ -312,7 +308,7 @@ def selection(slug: str) -> ResponseReturnValue:
 def participants_csv(slug: str) -> ResponseReturnValue:
     group = _reviewable(slug)
     include_needs = request.args.get("include_needs") == "1"
-    body = service.participants_csv(group, _locale(), include_needs)
+    body = service.participants_csv(group, current_locale(), include_needs)
     return Response(
         "\ufeff" + body,  # a BOM, so spreadsheet programs read UTF-8 names right
         mimetype="text/csv",

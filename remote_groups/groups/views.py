@@ -6,19 +6,19 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from remote_groups import LANGUAGE_COOKIE
 from remote_groups.extensions import db
+from remote_groups.formatting import current_locale
 from remote_groups.groups import service
 from remote_groups.groups.forms import CancelSessionForm, ConfirmForm, GroupForm, SessionForm
 from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.i18n import SUPPORTED
-from remote_groups.regions.models import Region, Role
+from remote_groups.regions import service as region_service
+from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
     can_create_groups,
     can_edit_group,
@@ -31,10 +31,6 @@ from remote_groups.web import safe_local_path
 
 public_bp = Blueprint("groups", __name__)
 staff_groups_bp = Blueprint("staff_groups", __name__, url_prefix="/staff")
-
-
-def _locale() -> str:
-    return str(get_locale())
 
 
 @public_bp.get("/")
@@ -73,18 +69,13 @@ def group_page(slug: str) -> ResponseReturnValue:
     return render_template(
         "groups/detail.html",
         group=group,
-        entries=service.upcoming_schedule(group, _locale(), now, limit=12),
+        entries=service.upcoming_schedule(group, current_locale(), now, limit=12),
         today=now.date(),
         can_edit=current_user.is_authenticated and can_edit_group(current_user, group),
     )
 
 
 # --- staff ---------------------------------------------------------------------------------
-
-
-def _region_choices() -> list[tuple[str, str]]:
-    regions = db.session.scalars(select(Region).order_by(Region.slug))
-    return [(r.slug, str(r.name(_locale()))) for r in regions]
 
 
 def _form_values(form: GroupForm) -> dict[str, Any]:
@@ -117,7 +108,7 @@ def _save_group_from_form(form: GroupForm, group: RemoteGroup | None) -> RemoteG
 @roles_required(Role.admin, Role.coordinator)
 def new_group() -> ResponseReturnValue:
     require(can_create_groups(current_user))
-    form = GroupForm(region_choices=_region_choices())
+    form = GroupForm(region_choices=region_service.region_choices(current_locale()))
     if request.method == "GET" and current_user.region:
         form.regions.data = [current_user.region.slug]
         form.owner_region.data = current_user.region.slug
@@ -136,7 +127,8 @@ def edit_group(slug: str) -> ResponseReturnValue:
     # The model is only the starting point of an unsent form; a sent form stands on its own,
     # so a field missing from it (owner region, for coordinators) is not read from the model.
     form = GroupForm(
-        obj=group if request.method == "GET" else None, region_choices=_region_choices()
+        obj=group if request.method == "GET" else None,
+        region_choices=region_service.region_choices(current_locale()),
     )
     if request.method == "GET":
         form.regions.data = [r.slug for r in group.regions]

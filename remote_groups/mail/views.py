@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -116,7 +115,6 @@ def outbox() -> ResponseReturnValue:
         counts={status: counts.get(status, 0) for status in OutboxStatus},
         problems=list(problems),
         form=ConfirmForm(),
-        locale=str(get_locale()),
     )
 
 

@@ -14,6 +14,12 @@ from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
 
+def region_choices(locale: str) -> list[tuple[str, str]]:
+    """Every region as (slug, name in ``locale``), for form choices."""
+    regions = db.session.scalars(select(Region).order_by(Region.slug))
+    return [(r.slug, r.name(locale).text) for r in regions]
+
+
 def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 

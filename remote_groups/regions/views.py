@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from remote_groups.extensions import db, login_manager
+from remote_groups.formatting import current_locale
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
 from remote_groups.regions import service
@@ -67,12 +67,6 @@ def home() -> ResponseReturnValue:
 # --- administrators: regions and users ---------------------------------------------------
 
 
-def _region_choices() -> list[tuple[str, str]]:
-    locale = str(get_locale())
-    regions = db.session.scalars(select(Region).order_by(Region.slug))
-    return [(r.slug, str(r.name(locale))) for r in regions]
-
-
 @bp.get("/regions")
 @roles_required(Role.admin)
 def regions() -> ResponseReturnValue:
@@ -116,7 +110,7 @@ def users() -> ResponseReturnValue:
 @roles_required(Role.admin)
 def edit_user(user_id: int | None = None) -> ResponseReturnValue:
     user = db.session.get(User, user_id) or abort(404) if user_id else None
-    form = UserForm(obj=user, region_choices=_region_choices())
+    form = UserForm(obj=user, region_choices=service.region_choices(current_locale()))
     if request.method == "GET" and user is not None:
         form.role.data = user.role.value
         form.region.data = user.region.slug if user.region else ""

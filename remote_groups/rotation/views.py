@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from remote_groups.extensions import db
+from remote_groups.formatting import current_locale
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import Session
@@ -29,10 +29,6 @@ from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
 bp = Blueprint("rotation", __name__, url_prefix="/staff")
-
-
-def _locale() -> str:
-    return str(get_locale())
 
 
 def _confirmed() -> None:
@@ -173,7 +169,7 @@ def facilitators(session_id: int) -> ResponseReturnValue:
 def propose_swap(session_id: int) -> ResponseReturnValue:
     session = _session_or_404(session_id)
     require(coordinates_region(current_user, session.host_region_id))
-    locale = _locale()
+    locale = current_locale()
     now = utcnow()
     form = SwapForm()
     others = [r for r in session.group.regions if r.id != session.host_region_id]
@@ -290,7 +286,7 @@ def group_rotation(slug: str) -> ResponseReturnValue:
         flash(str(error.message), "error")
         preview = service.PlanPreview({}, {}, {})
     db.session.rollback()  # the preview flushes; a page view changes nothing
-    locale = _locale()
+    locale = current_locale()
     holidays = [
         o for o in occurrences(group.schedule, holiday_lookup(locale)) if isinstance(o, Skip)
     ]
