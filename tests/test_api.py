@@ -38,8 +38,13 @@ def add_groups(app: Flask) -> None:
             application_opens=date(2026, 11, 1),
             application_closes=date(2026, 12, 1),
         )
-        make_group(regions("varha"), slug="svensk-grupp", language="sv", title_fi=None,
-                   title_sv="Svensk grupp")
+        make_group(
+            regions("varha"),
+            slug="svensk-grupp",
+            language="sv",
+            title_fi=None,
+            title_sv="Svensk grupp",
+        )
         db.session.commit()
 
 
@@ -293,8 +298,9 @@ def test_a_group_created_through_the_api_skips_public_holidays_by_default(app, c
 
 def test_a_group_created_through_the_api_may_choose_to_meet_on_holidays(app, client, world):
     login(client, "coord@lu.example.org")
-    payload = valid_group(weekday=3, term_start="2027-04-29", term_end="2027-05-13",
-                          skip_holidays=False)
+    payload = valid_group(
+        weekday=3, term_start="2027-04-29", term_end="2027-05-13", skip_holidays=False
+    )
     assert client.post("/api/v1/groups", json=payload).status_code == 201
     days = [datetime.fromisoformat(i["starts_at"]).date() for i in sessions_of(client, "new-group")]
     assert days == [date(2027, 4, 29), date(2027, 5, 6), date(2027, 5, 13)]
@@ -302,9 +308,15 @@ def test_a_group_created_through_the_api_may_choose_to_meet_on_holidays(app, cli
 
 def test_an_admin_creates_a_closed_course(app, client, world):
     login(client, "admin@example.org")
-    payload = valid_group(slug="new-course", kind="closed", capacity=12,
-                          application_opens="2026-11-01", application_closes="2026-12-01",
-                          owner_region="varha", regions=["varha"])
+    payload = valid_group(
+        slug="new-course",
+        kind="closed",
+        capacity=12,
+        application_opens="2026-11-01",
+        application_closes="2026-12-01",
+        owner_region="varha",
+        regions=["varha"],
+    )
     response = client.post("/api/v1/groups", json=payload)
     assert response.status_code == 201, response.get_data(as_text=True)
     course = response.get_json()
@@ -357,8 +369,12 @@ def test_a_body_over_one_megabyte_is_a_413_in_json(app, client, world):
     assert stored_rows(app) == before
 
 
-CLOSED = {"kind": "closed", "capacity": 10, "application_opens": "2026-11-01",
-          "application_closes": "2026-12-01"}
+CLOSED = {
+    "kind": "closed",
+    "capacity": 10,
+    "application_opens": "2026-11-01",
+    "application_closes": "2026-12-01",
+}
 
 
 @pytest.mark.parametrize(
@@ -380,8 +396,10 @@ CLOSED = {"kind": "closed", "capacity": 10, "application_opens": "2026-11-01",
         ({"regions": []}, "regions"),
         ({"regions": ["varha", "varha"]}, "regions"),
         ({**CLOSED, "application_opens": None, "application_closes": None}, "application_closes"),
-        ({**CLOSED, "application_opens": "2026-12-01", "application_closes": "2026-11-01"},
-         "application_closes"),
+        (
+            {**CLOSED, "application_opens": "2026-12-01", "application_closes": "2026-11-01"},
+            "application_closes",
+        ),
         ({"start_time": "25:00"}, "start_time"),
         ({"language": "en"}, "language"),
         ({"kind": "secret"}, "kind"),

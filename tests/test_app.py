@@ -99,7 +99,9 @@ def test_remote_groups_variables_override_defaults_as_json_values(clean_environm
 def test_a_bare_postgresql_database_url_is_given_the_psycopg_driver(clean_environment):
     clean_environment.setenv("DATABASE_URL", "postgresql://rg:pw@db.example.org:5432/rg")
     app = create_app()
-    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://rg:pw@db.example.org:5432/rg"
+    assert (
+        app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://rg:pw@db.example.org:5432/rg"
+    )
 
 
 # --- languages -------------------------------------------------------------------------------
@@ -216,11 +218,18 @@ def listed_groups(app: Flask, world: dict[str, object]) -> None:
             db.session.scalar(select(Region).where(Region.slug == slug))
             for slug in ("lansi-uusimaa", "varha")
         )
-        make_group([lu], slug="closed-course", kind=GroupKind.closed, capacity=8,
-                   title_fi="Suljettu kurssi", application_opens=date(2026, 11, 1),
-                   application_closes=date(2026, 12, 1))
-        make_group([varha], slug="svensk-grupp", language="sv", title_fi=None,
-                   title_sv="Svensk grupp")
+        make_group(
+            [lu],
+            slug="closed-course",
+            kind=GroupKind.closed,
+            capacity=8,
+            title_fi="Suljettu kurssi",
+            application_opens=date(2026, 11, 1),
+            application_closes=date(2026, 12, 1),
+        )
+        make_group(
+            [varha], slug="svensk-grupp", language="sv", title_fi=None, title_sv="Svensk grupp"
+        )
         db.session.commit()
 
 
@@ -228,8 +237,11 @@ def shown(client: FlaskClient, query: str) -> set[str]:
     response = client.get(f"/groups{query}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    return {slug for slug in ("test-group", "closed-course", "svensk-grupp")
-            if f"/groups/{slug}" in page}
+    return {
+        slug
+        for slug in ("test-group", "closed-course", "svensk-grupp")
+        if f"/groups/{slug}" in page
+    }
 
 
 def test_group_list_shows_every_group(client, listed_groups):

@@ -74,3 +74,31 @@ def test_translations_keep_their_placeholders(language):
             if found != expected and not (plural and found == expected - {"num"}):
                 broken.append(message.id)
     assert broken == []
+
+
+def test_a_missing_translation_shows_the_finnish_text(tmp_path):
+    """With a Swedish catalog that lacks a message, the page shows the Finnish text."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from remote_groups import create_app
+
+    for language, text in (("fi", "Sivua ei löydy"), ("sv", None)):
+        built = Catalog(locale=language)
+        if text:
+            built.add("Page not found", text)
+        built.add("Remote groups", {"fi": "Etäryhmät", "sv": "Distansgrupper"}[language])
+        folder = tmp_path / language / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        with (folder / "messages.mo").open("wb") as handle:
+            write_mo(handle, built)
+    app = create_app(
+        {
+            "TESTING": True,
+            "BABEL_TRANSLATION_DIRECTORIES": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        }
+    )
+    page = app.test_client().get("/no-such-page?lang=sv").get_data(as_text=True)
+    assert "Sivua ei löydy" in page  # missing in Swedish: the Finnish text
+    assert "Distansgrupper" in page  # present in Swedish: Swedish

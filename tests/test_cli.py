@@ -75,8 +75,10 @@ def test_demo_load_gives_each_region_one_coordinator_and_two_facilitators(app):
     assert run(app, "demo", "load").exit_code == 0
     with app.app_context():
         for region in db.session.scalars(select(Region)):
-            roles = sorted(u.role.value for u in db.session.scalars(
-                select(User).where(User.region_id == region.id)))
+            roles = sorted(
+                u.role.value
+                for u in db.session.scalars(select(User).where(User.region_id == region.id))
+            )
             assert roles == ["coordinator", "facilitator", "facilitator"], region.slug
 
 
@@ -140,8 +142,17 @@ def test_demo_open_group_skips_finnish_public_holidays(app):
 
 
 def test_create_admin_makes_an_administrator_who_can_log_in(app, client):
-    result = run(app, "users", "create-admin", "--email", "boss@example.org",
-                 "--name", "Boss", "--password", PASSWORD)
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "--email",
+        "boss@example.org",
+        "--name",
+        "Boss",
+        "--password",
+        PASSWORD,
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "boss@example.org"))
@@ -151,8 +162,17 @@ def test_create_admin_makes_an_administrator_who_can_log_in(app, client):
 
 
 def test_create_admin_refuses_a_password_shorter_than_12_characters(app):
-    result = run(app, "users", "create-admin", "--email", "boss@example.org",
-                 "--name", "Boss", "--password", "short-pw-11")
+    result = run(
+        app,
+        "users",
+        "create-admin",
+        "--email",
+        "boss@example.org",
+        "--name",
+        "Boss",
+        "--password",
+        "short-pw-11",
+    )
     assert result.exit_code != 0
     assert "12" in result.output
     assert counts(app)["User"] == 0

@@ -185,8 +185,10 @@ def test_status_and_subscription_tokens_are_kept_out_of_request_logs(client, app
 
     apply(client)
     token = token_of(app, "aino@example.org")
-    for line in (f'"GET /applications/{token} HTTP/1.1" 200',
-                 f'"POST /applications/{token}/withdraw HTTP/1.1" 302',
-                 f'"GET /subscriptions/{token}/unsubscribe HTTP/1.1" 200'):
+    for line in (
+        f'"GET /applications/{token} HTTP/1.1" 200',
+        f'"POST /applications/{token}/withdraw HTTP/1.1" 302',
+        f'"GET /subscriptions/{token}/unsubscribe HTTP/1.1" 200',
+    ):
         redacted = redact_tokens(line)
         assert token not in redacted and "…" in redacted
