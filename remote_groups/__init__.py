@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, has_request_context, request
@@ -10,6 +9,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from remote_groups.config import INSTANCE, ROOT, check_config, load_config
 from remote_groups.extensions import babel, csrf, db, login_manager, migrate
@@ -71,7 +71,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     load_config(app, config)
     check_config(app.config)
     INSTANCE.mkdir(exist_ok=True)
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"],
+            x_proto=app.config["PROXY_FIX_X_PROTO"],
+        )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -79,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from remote_groups import cli, errors, formatting, health, pages
+    from remote_groups import cli, errors, formatting, health, logs, pages
     from remote_groups.api.views import bp as api_bp
     from remote_groups.applications.views import bp as applications_bp
     from remote_groups.calendar.views import bp as calendar_bp
@@ -87,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from remote_groups.mail.views import bp as mail_bp
     from remote_groups.regions.views import bp as staff_bp
     from remote_groups.rotation.views import bp as rotation_bp
+    from remote_groups.security import web as security_web
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
@@ -100,6 +106,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     csrf.exempt(api_bp)
     errors.register(app)
+    logs.register(app)
+    security_web.register(app)
     formatting.register(app)
     cli.register(app)
 

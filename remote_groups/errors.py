@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from remote_groups.extensions import db
@@ -22,7 +24,9 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     code = error.code or 500
     if _wants_json():
         return jsonify(error={"code": code, "message": error.name}), code
-    template = f"errors/{code}.html" if code in (400, 403, 404, 413, 422) else "errors/500.html"
+    template = (
+        f"errors/{code}.html" if code in (400, 403, 404, 413, 422, 429, 503) else "errors/500.html"
+    )
     return render_template(template, code=code), code
 
 
@@ -30,6 +34,48 @@ def handle_unexpected(error: Exception) -> ResponseReturnValue:
     log.exception("unhandled error on %s %s", request.method, request.url_rule)
     db.session.rollback()
     return handle_http_error(InternalServerError())
+
+
+RETRY_AFTER_SECONDS = 30
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached (down, restarting, connection cut), as opposed to a bug.
+
+    SQLAlchemy marks a cut connection ``connection_invalidated``; a refused or timed-out
+    connect is a DBAPI OperationalError (psycopg and sqlite3 alike).
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+def handle_database_unavailable(error: DBAPIError) -> ResponseReturnValue:
+    """503 "try again soon" while the database is away; the pool reconnects by itself after
+    (pool_pre_ping), so no restart is needed."""
+    if not is_database_unavailable(error):
+        return handle_unexpected(error)
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url_rule,
+        type(error.orig).__name__,
+    )
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        pass
+    db.session.remove()
+    if "_login_user" not in g:
+        # The page must not need the database: the visitor is shown as not logged in.
+        g._login_user = AnonymousUserMixin()
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if _wants_json():
+        body = {"code": 503, "message": "Service Unavailable: the database is not reachable"}
+        return jsonify(error=body), 503, headers
+    return render_template("errors/503.html", code=503), 503, headers
 
 
 def handle_csrf(error: CSRFError) -> ResponseReturnValue:
@@ -41,4 +87,5 @@ def handle_csrf(error: CSRFError) -> ResponseReturnValue:
 def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DBAPIError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -80,7 +80,7 @@ def test_production_set_through_the_environment_also_needs_a_secret_key(clean_en
 
 def test_production_starts_with_a_real_secret_key(clean_environment):
     key = "a1" * 32
-    app = create_app({"ENV": "production", "SECRET_KEY": key})
+    app = create_app({"ENV": "production", "SECRET_KEY": key, "BASE_URL": "https://rg.example.fi"})
     assert app.config["SECRET_KEY"] == key
 
 
@@ -88,6 +88,7 @@ def test_secret_key_comes_from_the_environment(clean_environment):
     key = "b2" * 32
     clean_environment.setenv("SECRET_KEY", key)
     clean_environment.setenv("REMOTE_GROUPS_ENV", "production")
+    clean_environment.setenv("REMOTE_GROUPS_BASE_URL", "https://rg.example.fi")
     assert create_app().config["SECRET_KEY"] == key
 
 

@@ -33,6 +33,7 @@ from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import GroupKind, RemoteGroup
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import can_review_applications, require, roles_required
+from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
@@ -57,6 +58,7 @@ def no_store(response: Response) -> Response:
 
 
 @bp.route("/groups/<slug>/apply", methods=["GET", "POST"])
+@rate_limited("apply", "RATE_LIMIT_APPLICATIONS")
 def apply(slug: str) -> ResponseReturnValue:
     group = _course_or_404(slug)
     now = utcnow()

@@ -6,11 +6,7 @@ closed course's public URL) is the same 404, so tokens cannot be probed.
 
 from __future__ import annotations
 
-import logging
-import re
-
 from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -90,47 +86,3 @@ def rotate_staff_token() -> ResponseReturnValue:
     db.session.commit()
     flash(_("You have a new calendar link. The old one no longer works."))
     return redirect(safe_local_path(request.form.get("next"), url_for("rotation.my_turns")))
-
-
-# --- keeping tokens out of logs -----------------------------------------------------------
-
-# Private links: feeds, the applicant's status page, email subscriptions.
-_TOKEN_IN_PATH = re.compile(
-    r"(/calendar/[pf]/|/applications/|/subscriptions/)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
-)
-_TOKEN_IN_QUERY = re.compile(r"(token=)[^&#\s\"']+")
-REDACTED = "…"
-
-
-def redact_tokens(text: str) -> str:
-    text = _TOKEN_IN_PATH.sub(rf"\g<1>{REDACTED}", text)
-    return _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text)
-
-
-class TokenFilter(logging.Filter):
-    """Replaces tokens of private links in request log lines (werkzeug's, gunicorn's)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        redacted = redact_tokens(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-REQUEST_LOGGERS = ("werkzeug", "gunicorn.access")
-
-
-def install_log_filter() -> None:
-    for name in REQUEST_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, TokenFilter) for f in logger.filters):
-            logger.addFilter(TokenFilter())
-
-
-@bp.record_once
-def _on_register(state: BlueprintSetupState) -> None:
-    install_log_filter()

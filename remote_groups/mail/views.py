@@ -17,6 +17,7 @@ from remote_groups.mail.models import OutboxMessage, OutboxStatus, Subscription
 from remote_groups.mail.service import enqueue, render_message
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import roles_required
+from remote_groups.security.web import rate_limited
 from remote_groups.types import utcnow
 
 bp = Blueprint("mail", __name__)
@@ -28,6 +29,7 @@ def _subscription(token: str) -> Subscription:
 
 
 @bp.post("/groups/<slug>/subscribe")
+@rate_limited("subscribe", "RATE_LIMIT_SUBSCRIPTIONS")
 def subscribe(slug: str) -> ResponseReturnValue:
     group = group_service.group_by_slug(slug)
     if group is None or group.kind != GroupKind.open:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from remote_groups.extensions import db
 from remote_groups.groups.models import Session, SessionStatus, session_co_facilitators
@@ -24,10 +27,22 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+@cache
+def _decoy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (the same answer for every failure)."""
+    """The active user with these credentials, or None (the same answer for every failure).
+
+    An unknown email costs one password hash too, so the answer's timing does not tell
+    which emails have accounts.
+    """
     user = user_by_email(email)
-    if user is None or not user.active or not user.check_password(password):
+    if user is None:
+        check_password_hash(_decoy_hash(), password)
+        return None
+    if not user.check_password(password) or not user.active:
         return None
     return user
 

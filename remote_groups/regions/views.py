@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -16,6 +17,8 @@ from remote_groups.regions import service
 from remote_groups.regions.forms import LoginForm, RegionForm, UserForm
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import can_edit_group, roles_required
+from remote_groups.security import throttle
+from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
 from remote_groups.web import safe_local_path
 
@@ -30,15 +33,39 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
+def _locked_message(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return ngettext(
+        "There have been too many failed logins with this email. Logging in with it is locked"
+        " for %(num)d minute.",
+        "There have been too many failed logins with this email. Logging in with it is locked"
+        " for %(num)d minutes.",
+        minutes,
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limited("login", "RATE_LIMIT_LOGIN")
 def login() -> ResponseReturnValue:
+    """Log in; after LOGIN_LOCKOUT_AFTER failures the email is locked, with a growing wait,
+    and while locked even the right password is refused (and not checked)."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(safe_local_path(request.args.get("next"), url_for("staff.home")))
-        form.password.errors.append(_("The email or the password is wrong."))
+        email = form.email.data
+        locked = throttle.login_locked_for(email)
+        if locked is None:
+            user = service.authenticate(email, form.password.data)
+            if user is not None:
+                throttle.login_succeeded(email)
+                db.session.commit()
+                login_user(user)
+                return redirect(safe_local_path(request.args.get("next"), url_for("staff.home")))
+            form.password.errors.append(_("The email or the password is wrong."))
+            locked = throttle.login_failed(email)
+        if locked is not None:
+            form.password.errors.append(_locked_message(locked))
+            page = render_template("regions/login.html", form=form)
+            return page, 429, {"Retry-After": str(locked)}
     return render_template("regions/login.html", form=form), 422 if form.errors else 200
 
 

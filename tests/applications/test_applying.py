@@ -181,7 +181,7 @@ def test_the_receipt_is_in_the_applicants_language(client, app, course):
 
 
 def test_status_and_subscription_tokens_are_kept_out_of_request_logs(client, app, course):
-    from remote_groups.calendar.views import redact_tokens
+    from remote_groups.logs import redact_tokens
 
     apply(client)
     token = token_of(app, "aino@example.org")

@@ -1,0 +1,1 @@
+"""Defences at the edge: security headers, per-address rate limits and login lockout."""

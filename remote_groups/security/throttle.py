@@ -1,0 +1,154 @@
+"""Per-address rate limits and per-login lockout, counted in the database.
+
+Counters live in the ``throttles`` table, so every gunicorn worker and every host behind the
+same database sees the same counts; an in-process counter would let an attacker multiply the
+limit by the number of workers. Each count is one atomic upsert committed at once, so a
+request that later fails validation still counts, and two workers never lose an increment.
+
+Keys are HMACs (with the app's secret key) of the address or email: the table holds neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Row, case, delete, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from remote_groups.extensions import db
+from remote_groups.security.models import Throttle
+from remote_groups.types import utcnow
+
+FAILURE_WINDOW = timedelta(days=1)  # failed logins further apart than this start afresh
+
+
+@dataclass(frozen=True)
+class Limit:
+    count: int
+    seconds: int
+
+    @classmethod
+    def from_config(cls, name: str) -> Limit:
+        count, seconds = current_app.config[name]
+        return cls(int(count), int(seconds))
+
+
+def lockout_seconds(failures: int, after: int, first: int, maximum: int) -> int:
+    """How long a login stays locked after ``failures`` failures in a row.
+
+    Nothing before the ``after``-th failure; then ``first`` seconds, doubling with each further
+    failure up to ``maximum``.
+    """
+    if failures < after:
+        return 0
+    return min(first * 2 ** (failures - after), maximum)
+
+
+def throttle_key(kind: str, value: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest[:64]}"
+
+
+def _count(key: str, window: timedelta, now: datetime) -> Row[tuple[int, datetime]]:
+    """Add one to ``key``'s count, starting a new window if the old one has ended."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    expired = Throttle.window_start <= now - window
+    started = literal(now, type_=Throttle.window_start.type)
+    statement = (
+        insert(Throttle)
+        .values(key=key, window_start=now, count=1)
+        .on_conflict_do_update(
+            index_elements=[Throttle.key],
+            set_={
+                "count": case((expired, 1), else_=Throttle.count + 1),
+                "window_start": case((expired, started), else_=Throttle.window_start),
+            },
+        )
+        .returning(Throttle.count, Throttle.window_start)
+    )
+    return db.session.execute(statement).one()
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def hit(kind: str, address: str, limit: Limit, now: datetime | None = None) -> int | None:
+    """Count one request of ``kind`` from ``address``, and commit.
+
+    Returns None while within the limit, else the seconds until the window ends (Retry-After).
+    """
+    now = now or utcnow()
+    counted = _count(throttle_key(kind, address), timedelta(seconds=limit.seconds), now)
+    db.session.commit()
+    if counted.count <= limit.count:
+        return None
+    return _seconds_until(counted.window_start + timedelta(seconds=limit.seconds), now)
+
+
+def _login_key(email: str) -> str:
+    return throttle_key("login", email.strip().lower())
+
+
+def login_locked_for(email: str, now: datetime | None = None) -> int | None:
+    """Seconds this login stays locked, or None. Known and unknown emails alike."""
+    now = now or utcnow()
+    locked_until = db.session.scalar(
+        select(Throttle.locked_until).where(Throttle.key == _login_key(email))
+    )
+    if locked_until is None or locked_until <= now:
+        return None
+    return _seconds_until(locked_until, now)
+
+
+def login_failed(email: str, now: datetime | None = None) -> int | None:
+    """Count a failed login and commit; the seconds it is now locked for, or None."""
+    now = now or utcnow()
+    config: dict[str, Any] = current_app.config
+    key = _login_key(email)
+    failures = _count(key, FAILURE_WINDOW, now).count
+    seconds = lockout_seconds(
+        failures,
+        config["LOGIN_LOCKOUT_AFTER"],
+        config["LOGIN_LOCKOUT_SECONDS"],
+        config["LOGIN_LOCKOUT_MAX_SECONDS"],
+    )
+    if seconds:
+        locked_until = now + timedelta(seconds=seconds)
+        db.session.execute(
+            update(Throttle).where(Throttle.key == key).values(locked_until=locked_until)
+        )
+    db.session.commit()
+    return seconds or None
+
+
+def login_succeeded(email: str) -> None:
+    """A correct password clears the failures (the caller commits with the login)."""
+    db.session.execute(delete(Throttle).where(Throttle.key == _login_key(email)))
+
+
+def forget_old_counters(now: datetime | None = None) -> int:
+    """Delete counters no window or lock needs any more (run daily by the scheduler)."""
+    now = now or utcnow()
+    longest = max(
+        FAILURE_WINDOW,
+        *(
+            timedelta(seconds=int(current_app.config[name][1]))
+            for name in ("RATE_LIMIT_APPLICATIONS", "RATE_LIMIT_LOGIN", "RATE_LIMIT_SUBSCRIPTIONS")
+        ),
+    )
+    result = db.session.execute(
+        delete(Throttle).where(
+            Throttle.window_start < now - longest,
+            (Throttle.locked_until.is_(None)) | (Throttle.locked_until < now),
+        )
+    )
+    return result.rowcount
