@@ -64,10 +64,9 @@ def handle_database_unavailable(error: DBAPIError) -> ResponseReturnValue:
         type(error.orig).__name__,
     )
     try:
-        db.session.rollback()
+        db.session.remove()
     except SQLAlchemyError:
-        pass
-    db.session.remove()
+        db.session.registry.clear()  # the connection is gone; the pool replaces it later
     if "_login_user" not in g:
         # The page must not need the database: the visitor is shown as not logged in.
         g._login_user = AnonymousUserMixin()
@@ -76,6 +75,24 @@ def handle_database_unavailable(error: DBAPIError) -> ResponseReturnValue:
         body = {"code": 503, "message": "Service Unavailable: the database is not reachable"}
         return jsonify(error=body), 503, headers
     return render_template("errors/503.html", code=503), 503, headers
+
+
+def close_session(error: BaseException | None) -> None:
+    """End the request's session, even when its connection was cut under it.
+
+    A request that already has its answer must not turn into a 500 because the database went
+    away before the closing ROLLBACK (PostgreSQL restarting terminates every connection).
+    Runs before Flask-SQLAlchemy's own teardown, which then finds nothing left to close.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as failure:
+        if not is_database_unavailable(failure):
+            raise
+        log.warning(
+            "database connection lost while closing the session: %s", type(failure.orig).__name__
+        )
+        db.session.registry.clear()
 
 
 def handle_csrf(error: CSRFError) -> ResponseReturnValue:
@@ -88,4 +105,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(DBAPIError, handle_database_unavailable)
+    app.teardown_appcontext(close_session)
     app.register_error_handler(Exception, handle_unexpected)

@@ -52,6 +52,12 @@ def _anonymize() -> None:
     anonymize_expired()
 
 
+def _forget_old_counters() -> None:
+    from remote_groups.security.throttle import forget_old_counters
+
+    forget_old_counters()
+
+
 def run_job(app: Flask, job: Callable[[], None]) -> None:
     """One job, one transaction: committed when it ends, rolled back (and logged) if it fails."""
     with request_context_for_jobs(app):
@@ -91,6 +97,16 @@ def add_jobs(app: Flask, scheduler: BaseScheduler) -> None:
         minute=15,
         args=[app, _anonymize],
         id="anonymize",
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        run_job,
+        "cron",
+        hour=3,
+        minute=30,
+        args=[app, _forget_old_counters],
+        id="forget_old_counters",
         coalesce=True,
         max_instances=1,
     )

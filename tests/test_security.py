@@ -302,3 +302,24 @@ def test_the_throttle_table_holds_no_address_or_email(client, app, world):
         keys = db.session.scalars(select(Throttle.key)).all()
     assert keys
     assert not any("coord@lu.example.org" in key or "127.0.0.1" in key for key in keys)
+
+
+def test_old_counters_are_forgotten_but_running_locks_are_kept(app, ctx):
+    from remote_groups.security.models import Throttle
+
+    now = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+    long_ago = now - timedelta(days=2)
+    throttle.hit("apply", "192.0.2.1", throttle.Limit(20, 3600), long_ago)
+    throttle.hit("apply", "192.0.2.2", throttle.Limit(20, 3600), now - timedelta(minutes=5))
+    db.session.add(
+        Throttle(
+            key="login:locked",
+            window_start=long_ago,
+            count=9,
+            locked_until=now + timedelta(hours=1),
+        )
+    )
+    db.session.commit()
+    assert throttle.forget_old_counters(now) == 1
+    db.session.commit()
+    assert len(db.session.scalars(select(Throttle.key)).all()) == 2
