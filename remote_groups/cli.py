@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -14,7 +17,7 @@ from remote_groups.web import request_context_for_jobs
 demo_cli = AppGroup("demo", help="Demo data.")
 users_cli = AppGroup("users", help="Staff users.")
 rotation_cli = AppGroup("rotation", help="Host rotation.")
-data_cli = AppGroup("data", help="Personal data and retention.")
+data_cli = AppGroup("data", help="Personal data: retention, region export and import.")
 applications_cli = AppGroup("applications", help="Closed-course applications.")
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 mail_cli = AppGroup("mail", help="The mail outbox.")
@@ -109,6 +112,63 @@ def data_anonymize() -> None:
     count = anonymize_expired()
     db.session.commit()
     click.echo(f"Anonymized {count} applications.")
+
+
+@data_cli.command("export-region")
+@click.argument("slug")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (a new file is readable by its owner only), not standard output.",
+)
+@click.option(
+    "--with-applications",
+    is_flag=True,
+    help="Include applications to the region's courses: personal and health-related data.",
+)
+def data_export_region(slug: str, output: str | None, with_applications: bool) -> None:
+    """Export a region as JSON: the region, its staff (with password hashes), blackouts, the
+    groups it owns and their sessions. No feed tokens, outbox mail or subscriptions."""
+    from remote_groups.backup import BackupError, export_region, summary
+
+    try:
+        document = export_region(slug, with_applications=with_applications)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with open(os.open(output, flags, 0o600), "w", encoding="utf-8") as file:
+            file.write(text)
+    click.echo(f"Exported region {slug}: {summary(document)}.", err=True)
+    if with_applications:
+        click.echo(
+            "Warning: the export holds applications, personal and health-related data. "
+            "Keep it encrypted, readable only by those who need it, and delete it when done.",
+            err=True,
+        )
+
+
+@data_cli.command("import-region")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def data_import_region(file: str) -> None:
+    """Import a region exported by `data export-region`, in one transaction: all or nothing."""
+    from remote_groups.backup import BackupError, import_region, summary
+
+    try:
+        with open(file, encoding="utf-8") as source:
+            document = json.load(source)
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise click.ClickException(f"{file} is not a JSON document ({error}).") from None
+    try:
+        unknown_staff = import_region(document)
+    except BackupError as error:
+        raise click.ClickException(f"{error} Nothing was imported.") from None
+    click.echo(f"Imported region {document['region']['slug']}: {summary(document)}.")
+    if unknown_staff:
+        click.echo(f"Not in this installation, so left unassigned: {', '.join(unknown_staff)}.")
 
 
 @applications_cli.command("expire-offers")
