@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -323,3 +324,19 @@ def test_old_counters_are_forgotten_but_running_locks_are_kept(app, ctx):
     assert throttle.forget_old_counters(now) == 1
     db.session.commit()
     assert len(db.session.scalars(select(Throttle.key)).all()) == 2
+
+
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=|javascript:", re.I)
+
+
+@pytest.mark.parametrize("path", ["/", "/groups", "/groups/test-group", "/staff/login"])
+def test_pages_need_no_inline_script_or_style_so_the_policy_blocks_nothing(client, world, path):
+    for language in ("fi", "sv"):
+        page = client.get(f"{path}?lang={language}").get_data(as_text=True)
+        assert INLINE.findall(page) == []
+
+
+def test_staff_pages_need_no_inline_script_or_style(client, world):
+    login(client, "coord@lu.example.org")
+    for path in ("/staff/", "/staff/groups/new", "/staff/groups/test-group/edit"):
+        assert INLINE.findall(client.get(path).get_data(as_text=True)) == []
