@@ -4,11 +4,11 @@ PostgreSQL. None may be lost and none duplicated; the latency is reported.
 The database is ``BENCH_DATABASE_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/
 bench``), created when missing; its ``public`` schema is dropped and rebuilt by the migrations,
 so every run starts clean. The demo data gives the closed course ``hyvinvointikurssi`` with its
-application window open. ``gunicorn -w 4`` serves the app, and each of ``CLIENTS`` threads, on
-its own connection and with its own cookie, loads the application form (for the session
-cookie and the CSRF token), waits at a barrier until every client has its form, and then
-posts one application with its own email address. A submission succeeds with a 302 to
-``/applications/<token>/received``.
+application window open. ``gunicorn -w 4`` serves the app with the per-address rate limits
+lifted (every client is 127.0.0.1), and each of ``CLIENTS`` threads, on its own connection and
+with its own cookie, loads the application form (for the session cookie and the CSRF token),
+waits at a barrier until every client has its form, and then posts one application with its
+own email address. A submission succeeds with a 302 to ``/applications/<token>/received``.
 
 Afterwards the database is counted: one stored application per client, no email twice, and
 one ``application_received`` message in the outbox per application. Latency is one POST's,
@@ -32,7 +32,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from bench.server import ROOT, gunicorn
+from bench.server import NO_RATE_LIMITS, ROOT, gunicorn
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 COURSE_SLUG = "hyvinvointikurssi"
@@ -99,9 +99,10 @@ def ensure_database(url: str) -> None:
         engine.dispose()
 
 
-def prepare_database(app) -> tuple[int, int]:
-    """A clean schema, the migrations and the demo data. Returns the course's id and how many
-    applications it has before the burst (the demo's applicants)."""
+def prepare_database(app, capacity: int = CLIENTS) -> tuple[int, int]:
+    """A clean schema, the migrations and the demo data, the course's capacity raised to
+    ``capacity``. Returns the course's id and how many applications it has before the burst
+    (the demo's applicants)."""
     from flask_migrate import upgrade
     from sqlalchemy import func, select, text
 
@@ -117,7 +118,7 @@ def prepare_database(app) -> tuple[int, int]:
         upgrade(directory=str(ROOT / "migrations"))
         load_demo()
         course = db.session.scalar(select(RemoteGroup).where(RemoteGroup.slug == COURSE_SLUG))
-        course.capacity = CLIENTS
+        course.capacity = capacity
         db.session.commit()
         applications = db.session.scalar(
             select(func.count(Application.id)).where(Application.group_id == course.id)
@@ -297,7 +298,7 @@ def run() -> list[dict]:
     course_id, demo_applications = prepare_database(app)
     with tempfile.TemporaryDirectory(prefix="bench-applications-") as directory:
         log = Path(directory) / "gunicorn.log"
-        with gunicorn(url, workers=WORKERS, log=log) as port:
+        with gunicorn(url, workers=WORKERS, log=log, env=NO_RATE_LIMITS) as port:
             submissions, wall = burst(port)
         accepted = [s for s in submissions if s.status == 302 and received_token(s.location)]
         if len(accepted) != CLIENTS:

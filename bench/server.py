@@ -4,6 +4,10 @@
 production does, with the database URL and a random secret key in its environment, and stops
 it however the block ends. Its output goes to a log file, so a benchmark can quote it when
 something fails.
+
+Every benchmark client connects from 127.0.0.1, so a benchmark that sends many applications
+or logins passes ``env=NO_RATE_LIMITS``: the per-address limits would otherwise refuse its
+load after a few requests, and measure the limit instead of the service.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 15.0
+NO_RATE_LIMITS = {
+    "REMOTE_GROUPS_RATE_LIMIT_APPLICATIONS": "[1000000, 60]",
+    "REMOTE_GROUPS_RATE_LIMIT_LOGIN": "[1000000, 60]",
+}
 
 
 def free_port() -> int:
@@ -64,16 +72,23 @@ def gunicorn(
     workers: int = 2,
     options: Sequence[str] = (),
     log: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[int]:
     """Serve the app with ``workers`` sync workers on a free port; yields the port.
 
-    ``options`` are extra gunicorn arguments (e.g. ``("--timeout", "60")``). The output goes
-    to ``log``, or to a temporary file removed afterwards.
+    ``options`` are extra gunicorn arguments (e.g. ``("--timeout", "60")``), and ``env`` extra
+    environment variables for the server (e.g. ``NO_RATE_LIMITS``). The output goes to
+    ``log``, or to a temporary file removed afterwards.
     """
     with tempfile.TemporaryDirectory(prefix="bench-gunicorn-") as directory:
         log = log or Path(directory) / "gunicorn.log"
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secrets.token_hex(32)}
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": secrets.token_hex(32),
+            **(env or {}),
+        }
         command = [
             sys.executable,
             "-m",
@@ -87,7 +102,7 @@ def gunicorn(
         ]
         with log.open("wb") as log_file:
             server = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+                command, cwd=ROOT, env=environment, stdout=log_file, stderr=subprocess.STDOUT
             )
         try:
             wait_until_healthy(port, server, log)

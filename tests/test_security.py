@@ -340,3 +340,12 @@ def test_staff_pages_need_no_inline_script_or_style(client, world):
     login(client, "coord@lu.example.org")
     for path in ("/staff/", "/staff/groups/new", "/staff/groups/test-group/edit"):
         assert INLINE.findall(client.get(path).get_data(as_text=True)) == []
+
+
+def test_the_language_cookie_is_secure_over_https():
+    from remote_groups import create_app
+
+    app = create_app({"TESTING": True, "BASE_URL": "https://ryhmat.example.fi"})
+    answer = app.test_client().get("/language/sv", base_url="https://ryhmat.example.fi")
+    cookie = answer.headers["Set-Cookie"]
+    assert "Secure" in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
