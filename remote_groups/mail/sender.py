@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from remote_groups.extensions import db
 from remote_groups.mail.models import OutboxMessage, OutboxStatus
@@ -192,16 +192,38 @@ def claim_batch(now: datetime, limit: int) -> list[int]:
 
 
 def _record(row: OutboxMessage, outcome: str, now: datetime, error: str | None = None) -> None:
+    """Save one message's outcome and commit at once (a crash then repeats at most it).
+
+    ``row`` is detached (see ``_load_claimed``): it is updated in place for the caller, and
+    the database with one UPDATE, so no commit makes the batch's rows load again.
+    """
     if outcome == "sent":
-        row.status, row.sent_at, row.last_error = OutboxStatus.sent, now, None
+        values = {"status": OutboxStatus.sent, "sent_at": now, "last_error": None}
     elif outcome == "expired":
-        row.status, row.last_error = OutboxStatus.expired, error
+        values = {"status": OutboxStatus.expired, "last_error": error}
     elif outcome == "retry" and row.attempts < MAX_ATTEMPTS:
-        row.status, row.last_error = OutboxStatus.pending, error
-        row.next_attempt_at = now + backoff(row.attempts)
+        values = {
+            "status": OutboxStatus.pending,
+            "last_error": error,
+            "next_attempt_at": now + backoff(row.attempts),
+        }
     else:
-        row.status, row.last_error = OutboxStatus.failed, error
+        values = {"status": OutboxStatus.failed, "last_error": error}
+    for name, value in values.items():
+        setattr(row, name, value)
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
     db.session.commit()
+
+
+def _load_claimed(ids: list[int]) -> list[OutboxMessage]:
+    """The claimed rows in claim order, with one query, detached from the session."""
+    rows = {
+        row.id: row
+        for row in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    }
+    for row in rows.values():
+        db.session.expunge(row)
+    return [rows[row_id] for row_id in ids]
 
 
 def deliver_pending(limit: int = 200, now: datetime | None = None) -> DeliveryReport:
@@ -212,10 +234,10 @@ def deliver_pending(limit: int = 200, now: datetime | None = None) -> DeliveryRe
     if not ids:
         return report
     config = current_app.config
+    rows = _load_claimed(ids)
     try:
         with open_transport(config) as transport:
-            for row_id in ids:
-                row = db.session.get(OutboxMessage, row_id)
+            for row in rows:
                 if row.expires_at is not None and row.expires_at <= utcnow():
                     _record(row, "expired", utcnow(), "expired before it could be sent")
                     report.expired += 1
@@ -234,8 +256,7 @@ def deliver_pending(limit: int = 200, now: datetime | None = None) -> DeliveryRe
                     _record(row, "sent", utcnow())
                     report.sent += 1
     except TemporaryFailure as error:  # no connection at all: the whole batch waits
-        for row_id in ids:
-            row = db.session.get(OutboxMessage, row_id)
+        for row in rows:
             if row.status == OutboxStatus.sending:
                 _record(row, "retry", utcnow(), str(error))
                 report.retried += 1
