@@ -102,8 +102,7 @@ def configure_logging(app: Flask) -> None:
         return
     handler = logging.StreamHandler()
     handler.remote_groups = True  # type: ignore[attr-defined]
-    handler.setFormatter(formatter)
-    handler.addFilter(TokenFilter())
+    handler.setFormatter(formatter)  # both formatters redact tokens
     root.addHandler(handler)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -72,44 +73,16 @@ def run_job(app: Flask, job: Callable[[], None]) -> None:
 
 
 def add_jobs(app: Flask, scheduler: BaseScheduler) -> None:
-    scheduler.add_job(
-        run_job,
-        "interval",
-        minutes=1,
-        args=[app, _sweep_and_deliver],
-        id="mail",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        run_job,
-        "interval",
-        minutes=5,
-        args=[app, _expire_offers],
-        id="expire_offers",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        run_job,
-        "cron",
-        hour=3,
-        minute=15,
-        args=[app, _anonymize],
-        id="anonymize",
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        run_job,
-        "cron",
-        hour=3,
-        minute=30,
-        args=[app, _forget_old_counters],
-        id="forget_old_counters",
-        coalesce=True,
-        max_instances=1,
-    )
+    jobs: list[tuple[str, Callable[[], None], dict[str, Any]]] = [
+        ("mail", _sweep_and_deliver, {"trigger": "interval", "minutes": 1}),
+        ("expire_offers", _expire_offers, {"trigger": "interval", "minutes": 5}),
+        ("anonymize", _anonymize, {"trigger": "cron", "hour": 3, "minute": 15}),
+        ("forget_old_counters", _forget_old_counters, {"trigger": "cron", "hour": 3, "minute": 30}),
+    ]
+    for job_id, job, when in jobs:
+        scheduler.add_job(
+            run_job, args=[app, job], id=job_id, coalesce=True, max_instances=1, **when
+        )
 
 
 def make_scheduler(app: Flask, background: bool) -> BaseScheduler:

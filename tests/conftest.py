@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -136,6 +136,24 @@ def group_values(**overrides: object) -> dict[str, object]:
 
 def make_group(regions: list[Region], now: datetime = NOW, **overrides: object) -> RemoteGroup:
     return group_service.save_group(None, group_values(**overrides), regions, regions[0], now)
+
+
+def make_course_taking_applications(
+    regions: list[Region], slug: str = "kurssi", capacity: int = 3
+) -> RemoteGroup:
+    """A closed course whose application window is open today; it starts in two weeks."""
+    today = date.today()
+    return make_group(
+        regions,
+        now=datetime.now(UTC),
+        slug=slug,
+        kind=GroupKind.closed,
+        capacity=capacity,
+        application_opens=today - timedelta(days=1),
+        application_closes=today + timedelta(days=10),
+        term_start=today + timedelta(days=14),
+        term_end=today + timedelta(days=90),
+    )
 
 
 @pytest.fixture

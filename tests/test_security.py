@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -12,10 +12,15 @@ from sqlalchemy import func, select
 
 from remote_groups.applications.models import Application
 from remote_groups.extensions import db
-from remote_groups.groups.models import GroupKind
 from remote_groups.security import throttle
 from remote_groups.security.throttle import lockout_seconds
-from tests.conftest import PASSWORD, csrf_token, login, make_group, make_region
+from tests.conftest import (
+    PASSWORD,
+    csrf_token,
+    login,
+    make_course_taking_applications,
+    make_region,
+)
 
 # --- headers ---------------------------------------------------------------------------------
 
@@ -126,18 +131,7 @@ def course(app: Flask) -> str:
     with app.app_context():
         regions = [make_region(slug) for slug in ("lu", "varha")]
         db.session.flush()
-        today = date.today()
-        make_group(
-            regions,
-            now=datetime.now(UTC),
-            slug="kurssi",
-            kind=GroupKind.closed,
-            capacity=5,
-            application_opens=today - timedelta(days=1),
-            application_closes=today + timedelta(days=10),
-            term_start=today + timedelta(days=14),
-            term_end=today + timedelta(days=90),
-        )
+        make_course_taking_applications(regions, capacity=5)
         db.session.commit()
     return "kurssi"
 

@@ -34,7 +34,7 @@ def load_user(user_id: str) -> User | None:
 
 
 def _locked_message(seconds: int) -> str:
-    minutes = max(1, -(-seconds // 60))
+    minutes = throttle.minutes_to_wait(seconds)
     return ngettext(
         "There have been too many failed logins with this email. Logging in with it is locked"
         " for %(num)d minute.",

@@ -77,6 +77,11 @@ def _count(key: str, window: timedelta, now: datetime) -> Row[tuple[int, datetim
     return db.session.execute(statement).one()
 
 
+def minutes_to_wait(seconds: int) -> int:
+    """A wait in whole minutes for people, rounded up: 61 s is "2 minutes", never "0"."""
+    return max(1, -(-seconds // 60))
+
+
 def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 

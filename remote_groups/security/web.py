@@ -45,7 +45,7 @@ def add_security_headers(response: Response) -> Response:
 
 
 def too_many(seconds: int) -> ResponseReturnValue:
-    minutes = max(1, -(-seconds // 60))
+    minutes = throttle.minutes_to_wait(seconds)
     page = render_template("errors/429.html", code=429, minutes=minutes)
     return page, 429, {"Retry-After": str(seconds)}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -12,10 +11,9 @@ from sqlalchemy import select
 
 from remote_groups.applications.models import Application
 from remote_groups.extensions import db
-from remote_groups.groups.models import GroupKind
 from remote_groups.mail.models import OutboxMessage
 from remote_groups.regions.models import Role
-from tests.conftest import csrf_token, make_group, make_region, make_user
+from tests.conftest import csrf_token, make_course_taking_applications, make_region, make_user
 
 REGIONS = ("lansi-uusimaa", "siun-sote", "varha")
 
@@ -31,18 +29,7 @@ def course(app: Flask) -> str:
         make_user("coord@lappi.example.org", Role.coordinator, outside)
         make_user("fac@lu.example.org", Role.facilitator, regions[0])
         make_user("admin@example.org", Role.admin, None)
-        today = date.today()
-        make_group(
-            regions,
-            now=datetime.now(UTC),
-            slug="kurssi",
-            kind=GroupKind.closed,
-            capacity=3,
-            application_opens=today - timedelta(days=1),
-            application_closes=today + timedelta(days=10),
-            term_start=today + timedelta(days=14),
-            term_end=today + timedelta(days=90),
-        )
+        make_course_taking_applications(regions)
         db.session.commit()
     return "kurssi"
 

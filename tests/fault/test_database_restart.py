@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,8 +28,7 @@ from sqlalchemy import select
 
 from remote_groups.applications.models import Application
 from remote_groups.extensions import db
-from remote_groups.groups.models import GroupKind
-from tests.conftest import make_group, make_region
+from tests.conftest import make_course_taking_applications, make_group, make_region
 from tests.fault.conftest import ROOT, TIMEOUT, flask_env, wait_for
 
 pytestmark = pytest.mark.fault
@@ -80,19 +79,8 @@ def site(app: Flask) -> None:
     with app.app_context():
         regions = [make_region(slug) for slug in ("lansi-uusimaa", "varha")]
         db.session.flush()
-        today = date.today()
         make_group(regions, now=datetime.now(UTC), slug="open-group")
-        make_group(
-            regions,
-            now=datetime.now(UTC),
-            slug="kurssi",
-            kind=GroupKind.closed,
-            capacity=1000,
-            application_opens=today - timedelta(days=1),
-            application_closes=today + timedelta(days=10),
-            term_start=today + timedelta(days=14),
-            term_end=today + timedelta(days=90),
-        )
+        make_course_taking_applications(regions, capacity=1000)
         db.session.commit()
 
 
