@@ -343,3 +343,7 @@ def test_the_language_cookie_is_secure_over_https():
     answer = app.test_client().get("/language/sv", base_url="https://ryhmat.example.fi")
     cookie = answer.headers["Set-Cookie"]
     assert "Secure" in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
+
+
+def test_the_lockout_never_exceeds_its_maximum_however_many_failures():
+    assert lockout_seconds(1_000_000, 5, 60, 3600) == 3600

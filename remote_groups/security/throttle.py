@@ -47,7 +47,8 @@ def lockout_seconds(failures: int, after: int, first: int, maximum: int) -> int:
     """
     if failures < after:
         return 0
-    return min(first * 2 ** (failures - after), maximum)
+    doublings = min(failures - after, 32)  # a flood of failures never makes a huge number
+    return min(first * 2**doublings, maximum)
 
 
 def throttle_key(kind: str, value: str) -> str:
