@@ -41,13 +41,17 @@ test-sqlite: setup browser
 # Installed with apt-get (as root, else with sudo) when missing. If that fails, outside CI the
 # browser tests are skipped with a message; with CI=true it fails the run.
 APT_GET := $(if $(filter 0,$(shell id -u)),,sudo )apt-get
+APT_LOG := /tmp/remote-groups-apt.log
 browser:
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
-	elif $(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium chromium-driver; then :; \
+	elif echo "Installing chromium and chromium-driver (log: $(APT_LOG))" && \
+		$(APT_GET) update -qq > $(APT_LOG) 2>&1 && \
+		DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium chromium-driver >> $(APT_LOG) 2>&1; then :; \
 	elif [ "$$CI" = "true" ]; then \
+		tail -20 $(APT_LOG) >&2; \
 		echo "Could not install chromium and chromium-driver, and CI=true requires them" >&2; exit 1; \
 	else \
-		echo "Could not install chromium and chromium-driver: the browser tests will be skipped (CI would fail)"; \
+		echo "Could not install chromium and chromium-driver (see $(APT_LOG)): the browser tests will be skipped (CI would fail)"; \
 	fi
 
 # The same suite against the real PostgreSQL server. Outside CI an unreachable server is
