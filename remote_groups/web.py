@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, flash
+
+from remote_groups.extensions import db
+from remote_groups.service import ServiceError
+
+T = TypeVar("T")
 
 
 def safe_local_path(target: str | None, fallback: str) -> str:
@@ -21,6 +27,23 @@ def safe_local_path(target: str | None, fallback: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return fallback
     return target
+
+
+def commit_or_flash_error(action: Callable[[], T], done: str | Callable[[T], str]) -> bool:
+    """Run one service action as one transaction, for a view that redirects after it.
+
+    Committed: flash ``done`` (a message, or one made from the action's result). Refused by
+    the service (ServiceError): roll back and flash the refusal. True when it was committed.
+    """
+    try:
+        result = action()
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return False
+    flash(done(result) if callable(done) else done)
+    return True
 
 
 @contextmanager

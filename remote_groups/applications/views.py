@@ -36,6 +36,7 @@ from remote_groups.regions.permissions import can_review_applications, require, 
 from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
+from remote_groups.web import commit_or_flash_error
 
 bp = Blueprint("applications", __name__)
 
@@ -120,13 +121,7 @@ def _applicant_action(token: str, action, done_message: str) -> ResponseReturnVa
     application = service.application_by_token(token) or abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        action(application)
-        db.session.commit()
-        flash(done_message)
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    commit_or_flash_error(lambda: action(application), done_message)
     if service.application_by_token(token) is None:
         return redirect(url_for("groups.home"))
     return redirect(url_for("applications.status", token=token))
@@ -255,15 +250,12 @@ def bulk(slug: str) -> ResponseReturnValue:
     chosen = [db.session.get(Application, i) for i in form.applications.data]
     if any(a is None or a.group_id != group.id for a in chosen):
         abort(404)
-    try:
-        service.decide(
+    commit_or_flash_error(
+        lambda: service.decide(
             chosen, ApplicationStatus(form.decision.data), current_user, form.message.data
-        )
-        db.session.commit()
-        flash(_("%(count)d decisions were saved.", count=len(chosen)))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+        ),
+        _("%(count)d decisions were saved.", count=len(chosen)),
+    )
     return redirect(url_for("applications.review", slug=slug))
 
 
@@ -272,21 +264,15 @@ def bulk(slug: str) -> ResponseReturnValue:
 def selection(slug: str) -> ResponseReturnValue:
     group = _reviewable(slug)
     form = SelectionForm()
-    if form.validate_on_submit():
-        try:
-            accepted, waitlisted = service.confirm_selection(group, form.accept.data, current_user)
-            db.session.commit()
-            flash(
-                _(
-                    "%(accepted)d accepted, %(waitlisted)d on the waiting list.",
-                    accepted=accepted,
-                    waitlisted=waitlisted,
-                )
-            )
-            return redirect(url_for("applications.review", slug=slug))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
+    if form.validate_on_submit() and commit_or_flash_error(
+        lambda: service.confirm_selection(group, form.accept.data, current_user),
+        lambda counts: _(
+            "%(accepted)d accepted, %(waitlisted)d on the waiting list.",
+            accepted=counts[0],
+            waitlisted=counts[1],
+        ),
+    ):
+        return redirect(url_for("applications.review", slug=slug))
     suggestion = service.suggestion_for(group)
     pending = service.applications_for_review(group, None, None, None)
     pending = [

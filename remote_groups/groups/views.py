@@ -36,7 +36,7 @@ from remote_groups.regions.permissions import (
     roles_required,
 )
 from remote_groups.types import utcnow
-from remote_groups.web import safe_local_path
+from remote_groups.web import commit_or_flash_error, safe_local_path
 
 public_bp = Blueprint("groups", __name__)
 staff_groups_bp = Blueprint("staff_groups", __name__, url_prefix="/staff")
@@ -238,13 +238,7 @@ def restore_session(session_id: int) -> ResponseReturnValue:
     session = _editable_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        service.restore_session(session)
-        db.session.commit()
-        flash(_("The session was restored."))
-    except service.ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    commit_or_flash_error(lambda: service.restore_session(session), _("The session was restored."))
     return redirect(url_for("groups.group_page", slug=session.group.slug))
 
 

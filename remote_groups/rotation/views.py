@@ -27,6 +27,7 @@ from remote_groups.rotation.forms import BlackoutForm, FacilitatorsForm, SwapFor
 from remote_groups.rotation.models import Blackout, SwapRequest
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
+from remote_groups.web import commit_or_flash_error
 
 bp = Blueprint("rotation", __name__, url_prefix="/staff")
 
@@ -57,13 +58,10 @@ def my_turns() -> ResponseReturnValue:
 def volunteer(session_id: int) -> ResponseReturnValue:
     _confirmed()
     session = _session_or_404(session_id)
-    try:
-        service.volunteer(session, current_user)
-        db.session.commit()
-        flash(_("You lead this session now. Thank you!"))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    commit_or_flash_error(
+        lambda: service.volunteer(session, current_user),
+        _("You lead this session now. Thank you!"),
+    )
     return redirect(url_for("rotation.my_turns"))
 
 
@@ -96,19 +94,16 @@ def our_turns() -> ResponseReturnValue:
 def add_blackout() -> ResponseReturnValue:
     form = BlackoutForm()
     if form.validate_on_submit():
-        try:
-            service.add_blackout(
+        commit_or_flash_error(
+            lambda: service.add_blackout(
                 current_user.region,
                 form.start_date.data,
                 form.end_date.data,
                 form.reason.data,
                 current_user,
-            )
-            db.session.commit()
-            flash(_("The dates were saved. Re-plan the groups to apply them."))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
+            ),
+            _("The dates were saved. Re-plan the groups to apply them."),
+        )
         return redirect(url_for("rotation.our_turns"))
     return _render_our_turns(form, 422)
 
@@ -225,14 +220,14 @@ def _answer(swap_id: int, accept: bool) -> ResponseReturnValue:
     _confirmed()
     swap = db.session.get(SwapRequest, swap_id) or abort(404)
     require(coordinates_region(current_user, swap.to_region_id))
-    try:
+
+    def answer() -> None:
         affected = service.answer_swap(swap, accept=accept, by=current_user)
         notify.swap_answered(swap, affected)
-        db.session.commit()
-        flash(_("You accepted the request.") if accept else _("You declined the request."))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+
+    commit_or_flash_error(
+        answer, _("You accepted the request.") if accept else _("You declined the request.")
+    )
     return redirect(request.referrer or url_for("rotation.our_turns"))
 
 
@@ -254,13 +249,9 @@ def withdraw_swap(swap_id: int) -> ResponseReturnValue:
     _confirmed()
     swap = db.session.get(SwapRequest, swap_id) or abort(404)
     require(coordinates_region(current_user, swap.from_region_id))
-    try:
-        service.withdraw_swap(swap, by=current_user)
-        db.session.commit()
-        flash(_("The request was withdrawn."))
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
+    commit_or_flash_error(
+        lambda: service.withdraw_swap(swap, by=current_user), _("The request was withdrawn.")
+    )
     return redirect(url_for("rotation.our_turns"))
 
 
@@ -272,13 +263,12 @@ def group_rotation(slug: str) -> ResponseReturnValue:
     now = utcnow()
     if request.method == "POST":
         _confirmed()
-        try:
-            preview = service.apply_plan(group, now)
-            db.session.commit()
-            flash(_("The new plan was saved: %(count)d turns changed.", count=len(preview.changes)))
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
+        commit_or_flash_error(
+            lambda: service.apply_plan(group, now),
+            lambda preview: _(
+                "The new plan was saved: %(count)d turns changed.", count=len(preview.changes)
+            ),
+        )
         return redirect(url_for("rotation.group_rotation", slug=slug))
     try:
         preview = service.preview_plan(group, now)
