@@ -6,7 +6,8 @@ FLASK := $(BIN)/flask --app remote_groups
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite test-postgres bench catalogs extract lint clean setup browser screenshots
+.PHONY: run test test-sqlite test-postgres bench catalogs extract lint clean setup browser screenshots \
+	calendar-readers
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,7 @@ run: setup
 
 test: test-sqlite test-postgres
 
-test-sqlite: setup browser
+test-sqlite: setup browser calendar-readers
 	$(BIN)/python -m pytest
 
 # Debian's chromium and chromium-driver, for the browser tests (tests/browser/, run in
@@ -54,10 +55,32 @@ browser:
 		echo "Could not install chromium and chromium-driver (see $(APT_LOG)): the browser tests will be skipped (CI would fail)"; \
 	fi
 
+# The calendar parsers people's clients use, for the feed tests (tests/calendar/test_readers.py):
+# Mozilla's ical.js (Thunderbird), pinned in tools/calendar_readers/package-lock.json and
+# installed with npm ci, and GNOME's libical through Debian's gir1.2-ical-3.0 and python3-gi
+# (run with /usr/bin/python3). Missing parts are installed like chromium above; if that fails,
+# outside CI those tests are skipped with a message, with CI=true the run fails.
+READERS := tools/calendar_readers
+$(READERS)/node_modules/.installed: $(READERS)/package.json $(READERS)/package-lock.json
+	cd $(READERS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+calendar-readers: $(READERS)/node_modules/.installed
+	@if /usr/bin/python3 -c "import gi; gi.require_version('ICalGLib', '3.0')" 2>/dev/null; then :; \
+	elif echo "Installing gir1.2-ical-3.0 and python3-gi (log: $(APT_LOG))" && \
+		$(APT_GET) update -qq > $(APT_LOG) 2>&1 && \
+		DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq gir1.2-ical-3.0 python3-gi >> $(APT_LOG) 2>&1; then :; \
+	elif [ "$$CI" = "true" ]; then \
+		tail -20 $(APT_LOG) >&2; \
+		echo "Could not install gir1.2-ical-3.0 and python3-gi, and CI=true requires them" >&2; exit 1; \
+	else \
+		echo "Could not install libical's Python binding (see $(APT_LOG)): the libical feed tests will be skipped (CI would fail)"; \
+	fi
+
 # The same suite against the real PostgreSQL server. Outside CI an unreachable server is
 # reported and skipped; with CI=true it fails the run. The browser tests run once, in
 # test-sqlite: they check pages and markup, which do not depend on the database.
-test-postgres: setup
+test-postgres: setup calendar-readers
 	@if $(BIN)/python -m tests.pg_available "$(PG_TEST_URL)"; then \
 		TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -m "not browser"; \
 	elif [ "$$CI" = "true" ]; then \

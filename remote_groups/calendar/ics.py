@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -46,6 +46,8 @@ from icalendar import (
     vUri,
 )
 
+from remote_groups.calendar.vtimezone import vtimezone
+
 __all__ = [
     "FEED_FORMAT_VERSION",
     "PRODID",
@@ -60,7 +62,7 @@ PRODID = "-//remote_groups//Remote day-activity groups//EN"
 #: Bump whenever the serialized form changes for the same data (new property,
 #: different escaping...).  It is mixed into :func:`etag_for` so that clients
 #: holding an ETag from an older deployment get the new bytes instead of a 304.
-FEED_FORMAT_VERSION = 1
+FEED_FORMAT_VERSION = 2
 
 #: RFC 5546 iTIP methods; anything else would make clients reject the invitation.
 _ITIP_METHODS = frozenset(
@@ -227,7 +229,8 @@ class Feed:
 @lru_cache(maxsize=16)
 def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     """A VTIMEZONE for ``tzid`` valid from 1 January ``first_year`` up to
-    1 January ``last_year + 1``, generated from the zoneinfo database.
+    1 January ``last_year + 1``, generated from the zoneinfo database
+    (:mod:`remote_groups.calendar.vtimezone` says why not icalendar's own).
 
     Whole years give both STANDARD and DAYLIGHT observances even if all
     events are in winter, and keep the component unchanged while a feed's
@@ -235,12 +238,7 @@ def _vtimezone(tzid: str, first_year: int, last_year: int) -> Timezone:
     the result is cached; the component is never mutated after creation,
     which makes sharing it between calendars safe.
     """
-    return Timezone.from_tzinfo(
-        ZoneInfo(tzid),
-        tzid=tzid,
-        first_date=date(first_year, 1, 1),
-        last_date=date(last_year + 1, 1, 1),
-    )
+    return vtimezone(tzid, first_year, last_year)
 
 
 def _duration(value: timedelta) -> vDuration:
@@ -257,12 +255,26 @@ def _event_description(event: FeedEvent) -> str:
     return f"{description}\n\n{link}" if description else link
 
 
+def _definite(moment: datetime, tz: ZoneInfo) -> datetime:
+    """``moment`` as wall-clock time in ``tz`` when that names it unambiguously, else in UTC.
+
+    A local time that occurs twice (the repeated hour when clocks go back) is read as its
+    first occurrence by RFC 5545 3.3.5, but as the second by libical and ical.js: written
+    as local time, one of the two would move by an hour, and an end there could fall on
+    its start. UTC names the instant for every reader.
+    """
+    local = moment.astimezone(tz)
+    if local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset():
+        return moment.astimezone(UTC)
+    return local
+
+
 def _build_event(item: FeedEvent, feed: Feed, tz: ZoneInfo, dtstamp: datetime) -> Event:
     event = Event()
     event.add("UID", item.uid)
     event.add("DTSTAMP", dtstamp)
-    event.add("DTSTART", item.starts_at.astimezone(tz))
-    event.add("DTEND", item.ends_at.astimezone(tz))
+    event.add("DTSTART", _definite(item.starts_at, tz))
+    event.add("DTEND", _definite(item.ends_at, tz))
     event.add("SUMMARY", _text(item.summary))
     event.add("DESCRIPTION", _text(_event_description(item)))
     if item.location:
