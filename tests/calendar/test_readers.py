@@ -40,8 +40,10 @@ def event(uid: str, starts_at: datetime, minutes: int = 60) -> FeedEvent:
 def weekly_at_13(zone: ZoneInfo, first: datetime, weeks: int) -> list[FeedEvent]:
     """Wall-clock 13:00 every week: the times move against UTC at each clock change."""
     return [
-        event(f"week-{n}@test", datetime.combine(first.date() + timedelta(weeks=n),
-                                                 first.time(), tzinfo=zone))
+        event(
+            f"week-{n}@test",
+            datetime.combine(first.date() + timedelta(weeks=n), first.time(), tzinfo=zone),
+        )
         for n in range(weeks)
     ]
 
@@ -50,8 +52,9 @@ def around_the_changes(years: range) -> list[FeedEvent]:
     """Sessions in the hours around each Finnish clock change: before, after, and both
     occurrences of the repeated autumn hour (written in UTC by the builder)."""
     found = []
-    for change in transitions(HELSINKI, datetime(years.start, 1, 1, tzinfo=UTC),
-                              datetime(years.stop, 1, 1, tzinfo=UTC)):
+    for change in transitions(
+        HELSINKI, datetime(years.start, 1, 1, tzinfo=UTC), datetime(years.stop, 1, 1, tzinfo=UTC)
+    ):
         for minutes in (-90, -61, -30, 0, 30, 59, 60, 90, 150):
             moment = change.at + timedelta(minutes=minutes)
             found.append(event(f"change-{iso(moment)}@test", moment))
@@ -102,16 +105,24 @@ def test_both_occurrences_of_the_repeated_autumn_hour_stay_apart(reader: Reader)
 def test_libical_gives_zoneinfos_offset_at_every_change_of_five_years() -> None:
     """The VTIMEZONE alone (TZID renamed) gives the offset zoneinfo gives, a second before,
     at, and half an hour after each change: the spring onset is 03:00 local, not 04:00."""
-    changes = transitions(HELSINKI, datetime(2026, 1, 1, tzinfo=UTC),
-                          datetime(2031, 1, 1, tzinfo=UTC))
-    moments = [c.at + delta for c in changes
-               for delta in (timedelta(seconds=-1), timedelta(0), timedelta(minutes=30))]
-    data = build_calendar(Feed(
-        name="Ryhmä",
-        events=(event("a@test", datetime(2026, 6, 1, 10, tzinfo=UTC)),
-                event("b@test", datetime(2030, 6, 1, 10, tzinfo=UTC))),
-        dtstamp=STAMP,
-    ))
+    changes = transitions(
+        HELSINKI, datetime(2026, 1, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC)
+    )
+    moments = [
+        c.at + delta
+        for c in changes
+        for delta in (timedelta(seconds=-1), timedelta(0), timedelta(minutes=30))
+    ]
+    data = build_calendar(
+        Feed(
+            name="Ryhmä",
+            events=(
+                event("a@test", datetime(2026, 6, 1, 10, tzinfo=UTC)),
+                event("b@test", datetime(2030, 6, 1, 10, tzinfo=UTC)),
+            ),
+            dtstamp=STAMP,
+        )
+    )
     offsets = read_with_libical_own_zones(
         data, "--offsets", "X-Remote-Groups-Test-Europe/Helsinki", *map(iso, moments)
     )["offsets"]
@@ -128,8 +139,9 @@ def test_libical_gives_zoneinfos_offset_at_every_change_of_five_years() -> None:
         ("America/Santiago", range(2027, 2029)),  # southern summer, first-Sunday rules
     ],
 )
-def test_zones_with_other_rules_are_read_as_written(reader: Reader, tzid: str,
-                                                    years: range) -> None:
+def test_zones_with_other_rules_are_read_as_written(
+    reader: Reader, tzid: str, years: range
+) -> None:
     zone = ZoneInfo(tzid)
     first = datetime(years.start, 1, 3, 13, 0)
     weeks = (years.stop - years.start) * 52
@@ -171,12 +183,16 @@ def test_an_observance_with_rdates_lists_its_start_among_them_one_per_line() -> 
 def test_the_vtimezone_is_valid_for_python_readers_too() -> None:
     """icalendar's own reader, from the VTIMEZONE only, agrees with zoneinfo every hour of
     two years."""
-    data = build_calendar(Feed(
-        name="Ryhmä",
-        events=(event("a@test", datetime(2027, 6, 1, 10, tzinfo=UTC)),
-                event("b@test", datetime(2028, 6, 1, 10, tzinfo=UTC))),
-        dtstamp=STAMP,
-    ))
+    data = build_calendar(
+        Feed(
+            name="Ryhmä",
+            events=(
+                event("a@test", datetime(2027, 6, 1, 10, tzinfo=UTC)),
+                event("b@test", datetime(2028, 6, 1, 10, tzinfo=UTC)),
+            ),
+            dtstamp=STAMP,
+        )
+    )
     [timezone] = Calendar.from_ical(data).walk("VTIMEZONE")
     own = timezone.to_tz(lookup_tzid=False)
     moment = datetime(2027, 1, 1, tzinfo=UTC)
