@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -40,6 +41,43 @@ def get_metadata():
     if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+@contextmanager
+def foreign_keys_off_on_sqlite(connection):
+    """Run the migrations on SQLite with foreign keys unenforced, as batch mode requires.
+
+    Batch mode changes a SQLite table by copying it, dropping the original and renaming the
+    copy. With foreign keys enforced, dropping a table first deletes its rows, and ON DELETE
+    CASCADE then empties the tables that refer to it (a change to ``sessions`` would take
+    every ``session_co_facilitators`` row with it). The pragma does nothing inside a
+    transaction, so it is set on the driver's connection before any migration's transaction
+    begins, and enforcement comes back when they are done. ``check_foreign_keys`` checks
+    each migration before its commit instead.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver_connection = connection.connection.driver_connection
+    driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def check_foreign_keys(ctx, step, heads, run_args):
+    """Refuse (roll back) a SQLite migration that left a reference to a missing row. Alembic
+    calls it after each migration, in that migration's transaction."""
+    if ctx.connection.dialect.name != "sqlite":
+        return
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        direction = "upgrade to" if step.is_upgrade else "downgrade from"
+        raise RuntimeError(
+            f"The {direction} {step.up_revision_id} left references to missing rows "
+            f"(table, rowid, parent, foreign key): {broken}"
+        )
 
 
 def run_migrations_offline():
@@ -85,8 +123,13 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+    with connectable.connect() as connection, foreign_keys_off_on_sqlite(connection):
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            on_version_apply=check_foreign_keys,
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()

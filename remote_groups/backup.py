@@ -14,8 +14,11 @@ The document (``format`` "remote_groups.region-export", ``version`` 1) holds:
 - ``groups``: the groups the region owns, with the participating regions in rotation order
   (other regions by slug: they must exist where the file is imported);
 - ``sessions``: every session of those groups, times as aware UTC in ISO 8601, with the host
-  region (slug), lead and co-facilitators (email), status and reasons, calendar sequence and
-  the flags that keep a session as set by hand;
+  region (slug), lead and co-facilitators (email), status and reasons, calendar UID and
+  sequence, and the flags that keep a session as set by hand. The UID is imported as it is,
+  so calendars that subscribed to a feed or got an invitation before the move recognise the
+  session afterwards. It came after the first documents of version 1 were written: a session
+  without one gets a new UID, and the version stays 1 (an older installation ignores it);
 - ``applications``, only when asked for: applications to those groups with their decision log
   and the date the applicant took a seat. They hold personal and possibly health-related data.
 
@@ -39,12 +42,13 @@ reports them.
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, Enum, Integer, String, Time, func, select
+from sqlalchemy import Boolean, Column, Date, Enum, Integer, String, Time, Uuid, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -65,7 +69,7 @@ USER_FIELDS = ("email", "name", "role", "language", "active", "password_hash", "
 BLACKOUT_FIELDS = ("start_date", "end_date", "reason", "created_at")
 GROUP_EXPORT_FIELDS = (*GROUP_FIELDS, "timezone", "created_at", "updated_at")
 SESSION_FIELDS = (
-    "occurrence_date", "starts_at", "ends_at", "status", "cancel_reason", "change_reason",
+    "uid", "occurrence_date", "starts_at", "ends_at", "status", "cancel_reason", "change_reason",
     "topic", "sequence", "locked", "host_fixed", "edited_at", "created_at", "updated_at",
 )  # fmt: skip
 APPLICATION_FIELDS = (
@@ -73,6 +77,8 @@ APPLICATION_FIELDS = (
     "offer_expires_at", "created_at", "updated_at", "anonymized_at",
 )  # fmt: skip
 DECISION_FIELDS = ("from_status", "to_status", "actor", "message", "at")
+# Session fields that an older document of the same version may lack.
+SESSION_FIELDS_ADDED_LATER = ("uid",)
 
 SECTIONS = ("users", "blackouts", "groups", "sessions", "applications")
 
@@ -182,6 +188,8 @@ def _fields(row: object, names: tuple[str, ...]) -> dict[str, Any]:
 def _to_json(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, date | time):  # datetimes too: aware UTC, so with "+00:00"
         return value.isoformat()
     return value
@@ -266,10 +274,15 @@ class _Item:
             raise BackupError(f"{self.at(name)}: missing.")
         return self.data[name]
 
-    def row(self, model: type[db.Model], names: tuple[str, ...]) -> _Row:
+    def row(
+        self, model: type[db.Model], names: tuple[str, ...], may_lack: tuple[str, ...] = ()
+    ) -> _Row:
+        """The item's values of ``names``. A field in ``may_lack`` that the item does not have
+        is left out, so the model's default fills it in."""
         values = {
             name: _from_json(model.__table__.c[name], self.get(name), self.at(name))
             for name in names
+            if name in self.data or name not in may_lack
         }
         return _Row(self.place, values)
 
@@ -316,6 +329,8 @@ def _from_json(column: Column[Any], value: Any, place: str) -> Any:
     try:
         if isinstance(kind, UTCDateTime):
             return _aware(value)
+        if isinstance(kind, Uuid):
+            return uuid.UUID(_text(value))
         if isinstance(kind, Enum):  # before String: an Enum is a String
             return kind.enum_class(value)
         if isinstance(kind, String):
@@ -393,7 +408,7 @@ def _read_document(document: Any) -> _Plan:
 
     sessions = []
     for item in root.items("sessions"):
-        session = item.row(Session, SESSION_FIELDS)
+        session = item.row(Session, SESSION_FIELDS, may_lack=SESSION_FIELDS_ADDED_LATER)
         session.refs["group"] = _group_in_file(item, group_slugs)
         session.refs["host_region"] = item.optional_key("host_region")
         session.refs["lead_facilitator"] = _lower(item.optional_key("lead_facilitator"))
@@ -403,6 +418,11 @@ def _read_document(document: Any) -> _Plan:
         sessions,
         "occurrence_date",
         lambda row: f"{row.refs['group']} {row.values['occurrence_date']}",
+    )
+    _refuse_repeats(
+        [session for session in sessions if "uid" in session.values],
+        "uid",
+        lambda row: str(row.values["uid"]),
     )
 
     applications = []

@@ -166,6 +166,16 @@ def sessions_as_seen(app: Flask) -> list[tuple[Any, ...]]:
         ]
 
 
+def session_uids(app: Flask) -> dict[tuple[str, date], Any]:
+    """Each session's calendar UID by group slug and occurrence date."""
+    with app.app_context():
+        return {
+            (s.group.slug, s.occurrence_date): s.uid
+            for s in db.session.scalars(select(Session))
+            if s.group.slug != "siun-group"
+        }
+
+
 def feed_token_of(app: Flask, email: str) -> str:
     with app.app_context():
         return db.session.scalar(select(User.feed_token).where(User.email == email))
@@ -322,6 +332,30 @@ def test_imported_sessions_keep_their_times_statuses_hosts_and_facilitators(app,
     assert SessionStatus.cancelled in {row[3] for row in before}
 
 
+def test_imported_sessions_keep_their_calendar_uids(app, source, tmp_path):
+    before = session_uids(app)
+    document = export(app, tmp_path)
+    partner_installation(app)
+    assert import_document(app, tmp_path, document).exit_code == 0
+    assert session_uids(app) == before
+    assert [s["uid"] for s in document["sessions"]] == [
+        str(before[(s["group"], date.fromisoformat(s["occurrence_date"]))])
+        for s in document["sessions"]
+    ]
+
+
+def test_a_document_without_session_uids_imports_and_gives_each_session_a_new_one(
+    app, exported, tmp_path
+):
+    for session in exported["sessions"]:
+        del session["uid"]
+    result = import_document(app, tmp_path, exported)
+    assert result.exit_code == 0, result.output
+    uids = list(session_uids(app).values())
+    assert len(uids) == len(exported["sessions"])
+    assert None not in uids and len(set(uids)) == len(uids)
+
+
 def test_imported_staff_log_in_with_their_old_password(app, client, exported, tmp_path):
     assert import_document(app, tmp_path, exported).exit_code == 0
     login(client, "fac@lu.example.org")
@@ -386,6 +420,18 @@ def test_import_refuses_a_user_email_given_twice(app, exported, tmp_path):
     exported["users"][1]["email"] = "COORD@lu.example.org"
     output = refused(app, tmp_path, exported)
     assert "users[1].email: 'coord@lu.example.org' appears twice in the file" in output
+
+
+def test_import_refuses_a_session_uid_given_twice(app, exported, tmp_path):
+    exported["sessions"][3]["uid"] = exported["sessions"][1]["uid"]
+    output = refused(app, tmp_path, exported)
+    assert f"sessions[3].uid: '{exported['sessions'][1]['uid']}' appears twice" in output
+
+
+def test_import_refuses_a_session_uid_that_is_not_a_uuid(app, exported, tmp_path):
+    exported["sessions"][2]["uid"] = "session-17@127.0.0.1"
+    output = refused(app, tmp_path, exported)
+    assert "sessions[2].uid: badly formed hexadecimal UUID string" in output
 
 
 def test_import_refuses_users_who_already_exist_and_lists_them(app, exported, tmp_path):

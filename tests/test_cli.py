@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, inspect, select, text
 
 from remote_groups.extensions import db
-from remote_groups.groups.models import RemoteGroup, Session
+from remote_groups.groups.models import RemoteGroup, Session, session_co_facilitators
 from remote_groups.groups.schedule import Occurrence, Skip, occurrences
+from remote_groups.mail.models import OutboxMessage
+from remote_groups.mail.service import RenderedMessage, enqueue
 from remote_groups.regions.models import Region, Role, User
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, make_group, make_region, make_user
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 LOGIN_LINE = re.compile(r"^\s+(admin|coordinator|facilitator)\s+(\S+@\S+)\s+(\S+)\s*$", re.M)
@@ -191,3 +197,76 @@ def test_the_migrations_build_exactly_the_schema_of_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
+
+
+MIGRATIONS = str(Path(__file__).parent.parent / "migrations")
+BEFORE_STABLE_IDENTITIES = "0005_throttles"
+
+
+def links_and_sessions(app: Flask) -> tuple[int, int]:
+    with app.app_context():
+        return (
+            db.session.scalar(select(func.count()).select_from(session_co_facilitators)),
+            db.session.scalar(select(func.count()).select_from(Session.__table__)),
+        )
+
+
+@pytest.fixture
+def before_stable_identities(app: Flask) -> Iterator[tuple[int, int]]:
+    """A group whose first session has a co-facilitator, and a queued message, in a schema
+    taken back to before 0006; the co-facilitator links and sessions counted before. The
+    schema is brought back to the newest migration afterwards, whatever the test did."""
+    with app.app_context():
+        region = make_region("lansi-uusimaa")
+        db.session.flush()
+        co_facilitator = make_user("co@lu.example.org", Role.facilitator, region)
+        group = make_group([region])
+        group.sessions[0].co_facilitators = [co_facilitator]
+        enqueue(
+            kind="test",
+            key="1",
+            recipient="aino@example.org",
+            language="fi",
+            message=RenderedMessage("Hei", "Hei!\n"),
+        )
+        db.session.commit()
+    counted = links_and_sessions(app)
+    with app.app_context():
+        downgrade(directory=MIGRATIONS, revision=BEFORE_STABLE_IDENTITIES)
+    try:
+        yield counted
+    finally:
+        with app.app_context():
+            upgrade(directory=MIGRATIONS)
+
+
+def test_downgrading_0006_drops_the_identities_and_keeps_every_session_and_link(
+    app, before_stable_identities
+):
+    with app.app_context():
+        columns = inspect(db.engine).get_columns
+        assert "uid" not in {c["name"] for c in columns("sessions")}
+        assert "message_id" not in {c["name"] for c in columns("outbox_messages")}
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM session_co_facilitators")) == 1
+            sessions = connection.scalar(text("SELECT count(*) FROM sessions"))
+    assert (1, sessions) == before_stable_identities
+
+
+def test_upgrading_to_0006_gives_each_session_its_own_uid_and_keeps_its_links(
+    app, before_stable_identities
+):
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        uids = list(db.session.scalars(select(Session.uid)))
+    assert links_and_sessions(app) == before_stable_identities
+    assert None not in uids and len(set(uids)) == len(uids) > 1
+
+
+def test_upgrading_to_0006_gives_a_queued_message_the_message_id_it_had(
+    app, before_stable_identities
+):
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        [message] = db.session.scalars(select(OutboxMessage))
+    assert message.message_id == f"<outbox-{message.id}@127.0.0.1>"

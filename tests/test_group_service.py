@@ -4,11 +4,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
 
 from remote_groups.extensions import db
 from remote_groups.groups import service
 from remote_groups.groups.models import Session, SessionStatus
-from tests.conftest import NOW, make_group, make_region
+from tests.conftest import NOW, group_values, make_group, make_region
 
 LATER = NOW + timedelta(days=1)
 
@@ -117,6 +118,35 @@ def test_a_date_returning_to_the_schedule_is_restored(regions):
     service.regenerate_sessions(group, LATER)
     last = by_day(group)[date(2027, 1, 28)]
     assert last.status == SessionStatus.scheduled and last.sequence == 2
+
+
+def test_every_new_session_gets_a_calendar_uid_of_its_own(regions):
+    group = make_group(regions, term_start=date(2027, 1, 1), term_end=date(2027, 6, 30))
+    uids = [s.uid for s in group.sessions]
+    assert len(uids) > 20
+    assert len(set(uids)) == len(uids)
+    assert {uid.version for uid in uids} == {4}
+
+
+def test_the_database_refuses_two_sessions_with_one_uid(regions):
+    group = make_group(regions, term_start=date(2027, 1, 1), term_end=date(2027, 1, 31))
+    first, second = group.sessions[:2]
+    second.uid = first.uid
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+
+
+def test_regenerating_keeps_the_uid_of_every_session_that_stays(regions):
+    group = make_group(regions, term_start=date(2027, 1, 1), term_end=date(2027, 3, 31))
+    uids = {day: session.uid for day, session in by_day(group).items()}
+    changed = group_values(start_time=time(15, 0), term_end=date(2027, 3, 17))
+    service.save_group(group, changed, regions, regions[0], LATER)
+    db.session.flush()
+    db.session.expire_all()
+    sessions = by_day(group)
+    assert {s.starts_at.hour for s in sessions.values() if not s.cancelled} == {13}  # 15 EET
+    assert sessions[date(2027, 3, 25)].cancelled
+    assert {day: session.uid for day, session in sessions.items()} == uids
 
 
 def test_cancelling_records_the_reason_and_can_be_undone(regions):

@@ -1,14 +1,21 @@
 """The weekly schedule → dated occurrences: wall-clock time across DST, holidays skipped."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from remote_groups.groups.schedule import (
+    NonexistentLocalTime,
     Occurrence,
     Skip,
     WeeklySchedule,
     finnish_holiday,
+    local_datetime,
     occurrences,
+    skips,
 )
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -64,3 +71,106 @@ def test_the_term_is_inclusive_and_starts_on_the_first_matching_weekday():
 
 def test_a_term_without_its_weekday_has_no_occurrences():
     assert occurrences(thursdays(date(2027, 1, 11), date(2027, 1, 13))) == []
+
+
+# --- times that do not exist or exist twice ---------------------------------------------------
+
+SPRING_FORWARD = (date(2027, 3, 28), date(2028, 3, 26))  # 03:00 → 04:00
+FALL_BACK = (date(2027, 10, 31), date(2028, 10, 29))  # 04:00 → 03:00
+
+
+def instants_reading(naive: datetime, zone: str) -> list[datetime]:
+    """Brute force: every UTC minute whose wall clock reads ``naive`` (offsets stay within
+    ±15 hours of UTC)."""
+    tz = ZoneInfo(zone)
+    first = naive.replace(tzinfo=UTC) - timedelta(hours=15)
+    minutes = (first + timedelta(minutes=m) for m in range(30 * 60))
+    return [t for t in minutes if t.astimezone(tz).replace(tzinfo=None) == naive]
+
+
+def assert_first_instant_or_refused(naive: datetime, zone: str) -> None:
+    readings = instants_reading(naive, zone)
+    if not readings:
+        with pytest.raises(NonexistentLocalTime):
+            local_datetime(naive.date(), naive.time(), zone)
+    else:
+        assert local_datetime(naive.date(), naive.time(), zone) == min(readings)
+
+
+@pytest.mark.parametrize("minute", [0, 30, 59])
+@pytest.mark.parametrize("hour", range(24))
+@pytest.mark.parametrize("night", SPRING_FORWARD + FALL_BACK, ids=str)
+def test_every_hour_of_the_change_nights_is_its_first_instant_or_refused(night, hour, minute):
+    assert_first_instant_or_refused(datetime.combine(night, time(hour, minute)), "Europe/Helsinki")
+
+
+@given(
+    naive=st.datetimes(min_value=datetime(2027, 1, 1), max_value=datetime(2028, 12, 31)),
+    zone=st.sampled_from(["Europe/Helsinki", "Australia/Lord_Howe", "America/St_Johns"]),
+)
+def test_any_wall_clock_time_is_its_first_instant_or_refused(naive, zone):
+    assert_first_instant_or_refused(naive.replace(second=0, microsecond=0), zone)
+
+
+@pytest.mark.parametrize("night", SPRING_FORWARD, ids=str)
+def test_the_skipped_spring_hour_does_not_exist(night):
+    for wall_clock in (time(3, 0), time(3, 30), time(3, 59)):
+        with pytest.raises(NonexistentLocalTime) as refused:
+            local_datetime(night, wall_clock, "Europe/Helsinki")
+        assert (refused.value.day, refused.value.wall_clock) == (night, wall_clock)
+    assert local_datetime(night, time(2, 59), "Europe/Helsinki").hour == 0  # UTC+2
+    assert local_datetime(night, time(4, 0), "Europe/Helsinki").hour == 1  # UTC+3
+
+
+@pytest.mark.parametrize("night", FALL_BACK, ids=str)
+def test_the_repeated_autumn_hour_is_the_first_one_still_in_summer_time(night):
+    starts_at = local_datetime(night, time(3, 30), "Europe/Helsinki")
+    assert starts_at == datetime.combine(night, time(0, 30), tzinfo=UTC)  # UTC+3
+    assert starts_at.astimezone(HELSINKI).utcoffset() == timedelta(hours=3)
+
+
+def test_the_fold_of_the_given_time_does_not_change_the_rule():
+    night = FALL_BACK[0]
+    assert local_datetime(night, time(3, 30, fold=1), "Europe/Helsinki") == local_datetime(
+        night, time(3, 30), "Europe/Helsinki"
+    )
+
+
+def sundays(at: time, minutes: int, start: date, end: date) -> WeeklySchedule:
+    return WeeklySchedule(6, at, minutes, start, end)
+
+
+def test_a_weekly_time_that_does_not_exist_on_one_day_of_the_term_is_refused_naming_it():
+    schedule = sundays(time(3, 30), 60, date(2028, 3, 1), date(2028, 4, 30))
+    with pytest.raises(NonexistentLocalTime) as refused:
+        occurrences(schedule)
+    assert refused.value.day == date(2028, 3, 26)
+
+
+def test_a_holiday_on_the_spring_forward_night_is_skipped_before_the_time_is_needed():
+    schedule = sundays(time(3, 30), 60, date(2027, 3, 21), date(2027, 4, 4))
+    found = occurrences(schedule)
+    assert found[1] == Skip(date(2027, 3, 28), "Pääsiäispäivä")  # Easter Sunday 2027
+    assert [type(o) for o in found] == [Occurrence, Skip, Occurrence]
+
+
+def test_holiday_skips_are_listed_even_when_the_weekly_time_does_not_exist_on_a_day():
+    schedule = sundays(time(3, 30), 60, date(2028, 3, 1), date(2028, 4, 30))
+    assert skips(schedule) == [Skip(date(2028, 4, 16), "Pääsiäispäivä")]  # Easter Sunday 2028
+
+
+@pytest.mark.parametrize(
+    ("at", "minutes", "end_reads"),
+    [
+        (time(3, 30), 60, time(3, 30)),
+        (time(3, 45), 30, time(3, 15)),
+        (time(2, 30), 120, time(3, 30)),
+    ],
+)
+def test_an_occurrence_in_the_repeated_hour_ends_its_length_later_in_real_time(
+    at, minutes, end_reads
+):
+    night = FALL_BACK[0]
+    [occurrence] = occurrences(sundays(at, minutes, night, night))
+    assert occurrence.ends_at - occurrence.starts_at == timedelta(minutes=minutes)
+    assert occurrence.ends_at.astimezone(HELSINKI).time() == end_reads

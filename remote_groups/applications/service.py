@@ -35,6 +35,7 @@ from remote_groups.applications.selection import (
     suggest_selection,
 )
 from remote_groups.extensions import db
+from remote_groups.formatting import value_in_helsinki
 from remote_groups.groups.models import GroupKind, RemoteGroup
 from remote_groups.mail.service import enqueue, render_message
 from remote_groups.regions.models import Region, User
@@ -295,12 +296,12 @@ def _seat(application: Application, now: datetime, by: User | None, message: str
 def _invite_to_next_sessions(application: Application, now: datetime) -> None:
     """Calendar invitations for the sessions of the coming week go out at once; the sweep
     sends the rest a week ahead of each session."""
-    from remote_groups.mail.sweep import INVITE_AHEAD, Recipient, queue_invitation
+    from remote_groups.mail.sweep import INVITE_AHEAD, Recipient, invite
 
     person = Recipient(application.email, application.language, application.name, "participant")
     for session in application.group.sessions:
         if not session.cancelled and now < session.starts_at <= now + INVITE_AHEAD:
-            queue_invitation(session, person)
+            invite(session, person)
 
 
 def decide(
@@ -482,10 +483,11 @@ def expire_offers(now: datetime | None = None) -> int:
 
 
 def anonymize_expired(now: datetime | None = None, retention_days: int | None = None) -> int:
-    """Remove personal data of applications to courses that ended ``retention_days`` ago."""
+    """Remove personal data of applications to courses that ended ``retention_days`` ago,
+    counted in Helsinki days, as the courses' end dates are."""
     now = now or utcnow()
     days = retention_days if retention_days is not None else current_app.config["RETENTION_DAYS"]
-    cutoff = now.date() - timedelta(days=int(days))
+    cutoff = value_in_helsinki(now) - timedelta(days=int(days))
     due = list(
         db.session.scalars(
             select(Application)

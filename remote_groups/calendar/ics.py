@@ -133,8 +133,9 @@ class FeedEvent:
     """
 
     uid: str
-    """Stable identifier, e.g. ``session-42@remote-groups``; never changes for
-    a session, otherwise clients show duplicates instead of updating."""
+    """Stable identifier, e.g. ``0b5c6f3e-8d1a-4c2e-9f7b-2a6d4e8c1b90`` (a
+    session's UUID); never changes for a session, otherwise clients show
+    duplicates instead of updating."""
     starts_at: datetime
     """Aware datetime in any zone; written as Europe/Helsinki wall-clock time."""
     ends_at: datetime
@@ -194,7 +195,8 @@ class Feed:
     """A whole calendar: a subscription feed or the body of an invitation."""
 
     name: str
-    """Shown as the calendar's name by clients (``NAME`` and ``X-WR-CALNAME``)."""
+    """Shown as the calendar's name by clients (``NAME`` and ``X-WR-CALNAME``); not written
+    in invitations (with :attr:`method`), nor are the description and refresh interval."""
     events: tuple[FeedEvent, ...]
     dtstamp: datetime
     """Aware; used as the ``DTSTAMP`` of every event.  The caller passes the
@@ -324,17 +326,20 @@ def build_calendar(feed: Feed) -> bytes:
     cal.add("VERSION", "2.0")
     cal.add("CALSCALE", "GREGORIAN")
     if feed.method is not None:
+        # An invitation is one event, not a calendar: with a calendar name or a refresh
+        # interval, Outlook offers to open it as a new calendar instead of adding the event.
         cal.add("METHOD", feed.method)
-    # NAME is RFC 7986; X-WR-* are what Google, Outlook and Apple actually read.
-    cal.add("NAME", _text(feed.name))
-    cal.add("X-WR-CALNAME", _text(feed.name))
-    if feed.description:
-        cal.add("DESCRIPTION", _text(feed.description))
-        cal.add("X-WR-CALDESC", _text(feed.description))
-    cal.add("X-WR-TIMEZONE", feed.timezone)
-    # RFC 7986 makes VALUE=DURATION mandatory here; icalendar omits it.
-    cal.add("REFRESH-INTERVAL", _duration(feed.refresh))
-    cal.add("X-PUBLISHED-TTL", vDuration(feed.refresh))
+    else:
+        # NAME is RFC 7986; X-WR-* are what Google, Outlook and Apple actually read.
+        cal.add("NAME", _text(feed.name))
+        cal.add("X-WR-CALNAME", _text(feed.name))
+        if feed.description:
+            cal.add("DESCRIPTION", _text(feed.description))
+            cal.add("X-WR-CALDESC", _text(feed.description))
+        cal.add("X-WR-TIMEZONE", feed.timezone)
+        # RFC 7986 makes VALUE=DURATION mandatory here; icalendar omits it.
+        cal.add("REFRESH-INTERVAL", _duration(feed.refresh))
+        cal.add("X-PUBLISHED-TTL", vDuration(feed.refresh))
 
     # Always include the VTIMEZONE: it documents the zone even for a feed with
     # no sessions yet, and RFC 5545 requires at least one component.

@@ -15,14 +15,15 @@ database keeps no timestamp for (regions, people) to subscribers within a day.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
@@ -238,6 +239,24 @@ def _output_settings() -> tuple[str, int]:
     return str(config["BASE_URL"]), int(config["FEED_REFRESH_MINUTES"])
 
 
+@lru_cache(maxsize=4)
+def _catalogs_digest(directory: str) -> str:
+    """A digest of the compiled catalogs: a deployment that changes a translation changes
+    the feeds' texts, so it must change their versions too (read once per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(directory).glob("*/LC_MESSAGES/*.mo")):
+        name = path.relative_to(directory).as_posix()
+        digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _version_settings() -> tuple[str, int, str]:
+    """Everything outside the database that shapes a feed's bytes, for its ETag: the base
+    URL (links), the refresh interval and the translations."""
+    directory = str(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    return (*_output_settings(), _catalogs_digest(directory))
+
+
 def _version(
     spec: FeedSpec, window: FeedWindow, groups_changed: datetime | None, figures: tuple
 ) -> FeedVersion:
@@ -252,7 +271,7 @@ def _version(
         window.day.toordinal(),
         groups_changed.timestamp() if groups_changed else None,
         *(f.timestamp() if isinstance(f, datetime) else f for f in figures),
-        *_output_settings(),
+        *_version_settings(),
     )
     return FeedVersion(
         etag=etag_for("|".join(map(str, parts))),
@@ -453,11 +472,15 @@ def _event_description(session: Session, spec: FeedSpec) -> str:
     return "\n".join(lines)
 
 
-def _feed_event(session: Session, spec: FeedSpec, uid_host: str) -> FeedEvent:
+def _feed_event(session: Session, spec: FeedSpec) -> FeedEvent:
+    """One session as an event. Its UID is the session's UUID as it is, e.g.
+    ``0b5c6f3e-8d1a-4c2e-9f7b-2a6d4e8c1b90``, with no ``@host``: RFC 7986 (section 5.3)
+    recommends a random UUID and nothing that names a host, and the UUID is already
+    globally unique."""
     group = session.group
     title = str(group.title(spec.language)) or group.slug
     return FeedEvent(
-        uid=f"session-{session.id}@{uid_host}",
+        uid=str(session.uid),
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         summary=f"{_('Cancelled')}: {title}" if session.cancelled else title,
@@ -486,11 +509,10 @@ def build_feed(spec: FeedSpec, version: FeedVersion) -> bytes:
     )
     parameters = {"selected": spec.selected_id, **_window_parameters(version.window)}
     sessions = db.session.scalars(query, parameters).all()
-    base_url, refresh_minutes = _output_settings()
-    uid_host = urlsplit(base_url).hostname or "remote-groups"
+    refresh_minutes = _output_settings()[1]
     with force_locale(spec.language):
         name, description = _feed_names(spec)
-        events = tuple(_feed_event(session, spec, uid_host) for session in sessions)
+        events = tuple(_feed_event(session, spec) for session in sessions)
     feed = Feed(
         name=name,
         description=description,
@@ -545,15 +567,17 @@ def feed_bytes(feed: CurrentFeed) -> bytes:
 
 def session_invitation(session: Session, recipient: str, language: str, method: str) -> str:
     """An iMIP calendar (RFC 6047) for one session, with the same UID and SEQUENCE as the
-    feeds, so an update or a cancellation by mail changes the same calendar entry."""
-    base_url, _refresh = _output_settings()
-    uid_host = urlsplit(base_url).hostname or "remote-groups"
+    feeds, so an update or a cancellation by mail changes the same calendar entry.
+
+    A ``CANCEL`` always says ``STATUS:CANCELLED``: it also removes a session that goes on
+    from the calendar of a participant who left the course."""
     spec = FeedSpec("participant", 0, "group", session.group_id, language)
     with force_locale(language):
         event = replace(
-            _feed_event(session, spec, uid_host),
+            _feed_event(session, spec),
             organizer=current_app.config["MAIL_FROM"],
             attendee=recipient,
+            cancelled=session.cancelled or method == "CANCEL",
         )
         name = str(session.group.title(language)) or session.group.slug
     feed = Feed(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -197,7 +199,15 @@ session_co_facilitators = Table(
 
 class Session(db.Model):
     """One meeting of a group. ``occurrence_date`` ties it to its slot in the weekly schedule,
-    so a session moved by hand still stands for that slot when the schedule is regenerated."""
+    so a session moved by hand still stands for that slot when the schedule is regenerated.
+
+    ``uid`` is the session's identity outside the database: its calendar UID in every feed and
+    invitation. Calendars recognise an update or a cancellation only by an unchanged UID, so
+    it is a random UUID given once, when the session is created, not derived from the
+    database id or BASE_URL: an imported region's sessions get new ids, the same id names
+    other sessions in other installations, and the site's address can change. Regeneration
+    updates sessions in place and a region export carries the UID, so both keep it.
+    """
 
     __tablename__ = "sessions"
     __table_args__ = (
@@ -206,6 +216,7 @@ class Session(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     group_id: Mapped[int] = mapped_column(
         ForeignKey("remote_groups.id", ondelete="CASCADE"), index=True
     )

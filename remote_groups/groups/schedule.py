@@ -2,6 +2,8 @@
 
 A schedule is wall-clock time in its zone (13:00 stays 13:00 across daylight saving time);
 occurrences carry aware UTC datetimes. Finnish public holidays skip a week by default.
+``local_datetime`` is the one place where a wall-clock time becomes an instant; its docstring
+states what happens to the times that the clock changes skip or repeat.
 """
 
 from __future__ import annotations
@@ -45,13 +47,37 @@ class Skip:
     reason: str
 
 
-def local_datetime(day: date, wall_clock: time, zone: str) -> datetime:
-    """The aware UTC instant of a wall-clock time on a day in a zone.
+class NonexistentLocalTime(ValueError):
+    """A wall-clock time that the clocks skip on that day, when summer time begins."""
 
-    A time that does not exist on the day clocks go forward resolves as zoneinfo does (fold=0),
-    one hour later on the wall clock; groups do not meet at 03:30 on Sunday nights.
+    def __init__(self, day: date, wall_clock: time, zone: str):
+        super().__init__(f"{wall_clock:%H:%M} does not exist on {day} in {zone}")
+        self.day = day
+        self.wall_clock = wall_clock
+        self.zone = zone
+
+
+def local_datetime(day: date, wall_clock: time, zone: str) -> datetime:
+    """The one aware UTC instant that a wall-clock time on a day in a zone stands for.
+
+    In Europe/Helsinki the clocks go 03:00 → 04:00 on the last Sunday of March and
+    04:00 → 03:00 on the last Sunday of October, so:
+
+    * a time in the skipped hour (03:30 in March) does not exist: ``NonexistentLocalTime``.
+      Nobody is moved silently to 04:30; the caller refuses and asks for another time.
+    * a time in the repeated hour (03:30 in October) is the first of the two, still summer
+      time (``fold=0``, 00:30 UTC): what someone booking before the change means, the reading
+      RFC 5545 gives a local time with a TZID, and what every session stored so far already is.
+
+    Nonexistence is found by a round trip: a real time reads back as itself. The ``fold`` of
+    ``wall_clock`` is ignored, so the rule above holds for every caller.
     """
-    return datetime.combine(day, wall_clock, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    naive = datetime.combine(day, wall_clock.replace(tzinfo=None, fold=0))
+    tz = ZoneInfo(zone)
+    instant = naive.replace(tzinfo=tz).astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != naive:
+        raise NonexistentLocalTime(day, wall_clock, zone)
+    return instant
 
 
 def schedule_days(schedule: WeeklySchedule) -> Iterator[date]:
@@ -80,17 +106,29 @@ def holiday_lookup(language: str) -> HolidayLookup:
     return lambda day: finnish_holiday(day, language)
 
 
+def skips(schedule: WeeklySchedule, holiday: HolidayLookup | None = None) -> list[Skip]:
+    """The scheduled dates without a session, and why. Computes no instants, so it never
+    raises, even for a schedule whose start time does not exist on one of its days."""
+    if not schedule.skip_holidays:
+        return []
+    holiday = holiday or holiday_lookup("fi")
+    return [Skip(day, name) for day in schedule_days(schedule) if (name := holiday(day))]
+
+
 def occurrences(
     schedule: WeeklySchedule, holiday: HolidayLookup | None = None
 ) -> list[Occurrence | Skip]:
-    """Every scheduled date of the term, each either a meeting or a skip with its reason."""
-    holiday = holiday or holiday_lookup("fi")
+    """Every scheduled date of the term, each either a meeting or a skip with its reason.
+
+    Raises ``NonexistentLocalTime`` for the first meeting day whose start time the clocks
+    skip: a weekly time that cannot be kept on one of its days is refused, not moved.
+    """
+    skipped = {skip.day: skip for skip in skips(schedule, holiday)}
     length = timedelta(minutes=schedule.duration_minutes)
     result: list[Occurrence | Skip] = []
     for day in schedule_days(schedule):
-        name = holiday(day) if schedule.skip_holidays else None
-        if name:
-            result.append(Skip(day, name))
+        if day in skipped:
+            result.append(skipped[day])
             continue
         starts_at = local_datetime(day, schedule.start_time, schedule.timezone)
         result.append(Occurrence(day, starts_at, starts_at + length))

@@ -6,6 +6,7 @@ anywhere rolls the whole change back.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from remote_groups.extensions import db
+from remote_groups.formatting import date_full, wall_clock
 from remote_groups.groups.models import (
     GroupKind,
     RemoteGroup,
@@ -22,17 +24,25 @@ from remote_groups.groups.models import (
     SessionStatus,
 )
 from remote_groups.groups.schedule import (
+    NonexistentLocalTime,
     Occurrence,
-    Skip,
     holiday_lookup,
     local_datetime,
     occurrences,
+    skips,
 )
-from remote_groups.mail.service import withdraw_pending_notices
+from remote_groups.mail.service import (
+    InvalidRecipient,
+    enqueue,
+    render_message,
+    withdraw_pending_notices,
+)
 from remote_groups.regions.models import Region
 from remote_groups.rotation.service import apply_plan
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
+
+log = logging.getLogger(__name__)
 
 GROUP_FIELDS = (
     "slug", "kind", "language", "title_fi", "title_sv", "title_en",
@@ -50,6 +60,19 @@ class RegenerationReport:
     moved: list[date] = field(default_factory=list)
     removed: list[date] = field(default_factory=list)
     kept: list[date] = field(default_factory=list)
+
+
+def _clock_change_refusal(gap: NonexistentLocalTime) -> ServiceError:
+    """A start time that the clocks skip, refused beside the start time field."""
+    return ServiceError(
+        _l(
+            "There is no %(time)s on %(date)s: summer time begins and the clocks jump an hour "
+            "forward that night. Choose another start time.",
+            time=wall_clock(gap.wall_clock),
+            date=date_full(gap.day),
+        ),
+        field="start_time",
+    )
 
 
 def regions_by_slug(slugs: list[str]) -> list[Region]:
@@ -97,10 +120,18 @@ def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> Rege
     Past sessions and sessions kept by hand (locked or edited by a coordinator) are never
     touched. A future session whose date left the schedule is cancelled rather than deleted,
     so subscribed calendars learn that it is gone.
+
+    A weekly start time that does not exist on one of the term's days (the night summer time
+    begins) is refused, naming that day, before any session changes: the coordinator chooses
+    another time or term rather than finding that week moved an hour or silently missing.
     """
     now = now or utcnow()
     report = RegenerationReport()
-    wanted = {o.day: o for o in occurrences(group.schedule) if isinstance(o, Occurrence)}
+    try:
+        planned = occurrences(group.schedule)
+    except NonexistentLocalTime as gap:
+        raise _clock_change_refusal(gap) from gap
+    wanted = {o.day: o for o in planned if isinstance(o, Occurrence)}
     existing = {s.occurrence_date: s for s in group.sessions}
 
     for day, occurrence in sorted(wanted.items()):
@@ -157,10 +188,19 @@ def move_session(
     reason: str | None,
     now: datetime | None = None,
 ) -> None:
+    """Move one session to a wall-clock date and time of its group's zone, or change its topic.
+
+    A start time that does not exist is refused; one in the repeated autumn hour is the first
+    of the two (``local_datetime``). The end is the start plus the length in real time, so it is
+    always after the start, even when its wall-clock reading is not.
+    """
     now = now or utcnow()
     if session.ends_at <= now:
         raise ServiceError(_l("A session that has already taken place cannot be changed."))
-    starts_at = local_datetime(day, start_time, session.group.timezone)
+    try:
+        starts_at = local_datetime(day, start_time, session.group.timezone)
+    except NonexistentLocalTime as gap:
+        raise _clock_change_refusal(gap) from gap
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     time_changed = (starts_at, ends_at) != (session.starts_at, session.ends_at)
     if time_changed:
@@ -170,13 +210,45 @@ def move_session(
             raise ServiceError(_l("Choose a time in the future."), field="day")
         if not reason:
             raise ServiceError(_l("Tell participants why the time changes."), field="reason")
+        previous_start = session.starts_at
         session.starts_at, session.ends_at = starts_at, ends_at
         session.change_reason = reason
         session.edited_at = now
         session.sequence += 1
         withdraw_pending_notices(session.id)
+        _tell_facilitators_of_move(session, previous_start)
+    elif (topic or None) != session.topic and not session.cancelled:
+        # A new topic is news too: a higher SEQUENCE sends participants an update.
+        session.edited_at = now
+        session.sequence += 1
     session.topic = topic or None
     session.locked = locked
+
+
+def _tell_facilitators_of_move(session: Session, previous_start: datetime) -> None:
+    """The lead and co-facilitators of a moved session hear of it at once, in their own
+    language, with the old and the new time."""
+    people = [p for p in [session.lead_facilitator, *session.co_facilitators] if p is not None]
+    for person in {p.id: p for p in people}.values():
+        message = render_message(
+            "session_moved",
+            person.language,
+            person=person,
+            session=session,
+            group=session.group,
+            previous_start=previous_start,
+        )
+        try:
+            enqueue(
+                kind="session_moved",
+                key=f"{session.id}:{session.sequence}:{person.id}",
+                recipient=person.email,
+                language=person.language,
+                message=message,
+                expires_at=session.starts_at,
+            )
+        except InvalidRecipient:
+            log.warning("skipped an invalid facilitator address for session %s", session.id)
 
 
 def cancel_session(session: Session, reason: str, now: datetime | None = None) -> None:
@@ -217,16 +289,21 @@ class ScheduleEntry:
 def upcoming_schedule(
     group: RemoteGroup, locale: str, now: datetime | None = None, limit: int | None = None
 ) -> list[ScheduleEntry]:
-    """Future sessions (cancelled ones included) merged with holiday gaps, in date order."""
+    """Future sessions (cancelled ones included) merged with holiday gaps, in date order.
+
+    Days are the group's own (Helsinki) days: for two or three hours after midnight, UTC is
+    still on the day before."""
     now = now or utcnow()
     entries = [
-        ScheduleEntry(s.starts_at.date(), session=s) for s in group.sessions if s.ends_at > now
+        ScheduleEntry(s.starts_at.astimezone(group.zone).date(), session=s)
+        for s in group.sessions
+        if s.ends_at > now
     ]
-    today = now.date()
+    today = now.astimezone(group.zone).date()
     entries += [
-        ScheduleEntry(o.day, skip_reason=o.reason)
-        for o in occurrences(group.schedule, holiday_lookup(locale))
-        if isinstance(o, Skip) and o.day >= today
+        ScheduleEntry(skip.day, skip_reason=skip.reason)
+        for skip in skips(group.schedule, holiday_lookup(locale))
+        if skip.day >= today
     ]
     entries.sort(key=lambda e: (e.day, e.session.starts_at if e.session else now))
     return entries[:limit] if limit else entries

@@ -84,7 +84,7 @@ def group_page(slug: str) -> ResponseReturnValue:
         "groups/detail.html",
         group=group,
         entries=service.upcoming_schedule(group, current_locale(), now, limit=12),
-        today=now.date(),
+        today=now.astimezone(group.zone).date(),  # the day in Helsinki, as the form judges it
         can_edit=current_user.is_authenticated and can_edit_group(current_user, group),
     )
 
@@ -249,16 +249,15 @@ def regenerate(slug: str) -> ResponseReturnValue:
     require(can_edit_group(current_user, group))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    report = service.regenerate_sessions(group)
-    db.session.commit()
-    flash(
-        _(
+    commit_or_flash_error(
+        lambda: service.regenerate_sessions(group),
+        lambda report: _(
             "Schedule updated: %(created)d new, %(moved)d moved, %(removed)d removed, "
             "%(kept)d kept as they were.",
             created=len(report.created),
             moved=len(report.moved),
             removed=len(report.removed),
             kept=len(report.kept),
-        )
+        ),
     )
     return redirect(url_for("groups.group_page", slug=group.slug))

@@ -25,12 +25,17 @@ class OutboxMessage(db.Model):
 
     ``idempotency_key`` (kind, subject of the message, recipient, version) is unique: enqueuing
     the same message twice stores it once.
+
+    ``message_id`` is the Message-ID header, fixed when the message is queued, so that every
+    attempt to send it (a retry, the duplicate after a crash) carries the same one
+    (:func:`remote_groups.mail.service.new_message_id` says how it is made).
     """
 
     __tablename__ = "outbox_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2))

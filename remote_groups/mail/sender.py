@@ -5,12 +5,14 @@ so two senders never take the same row: on PostgreSQL the claim uses FOR UPDATE 
 on SQLite one sender process is assumed. A sender that dies after claiming leaves its rows
 ``sending``; when the lease runs out another run takes them again. A message whose SMTP
 transaction completed just before the crash is then sent a second time: at most one
-duplicate per crash, and it carries the same Message-ID, so mail programs can tell.
+duplicate per crash, and it carries the same Message-ID (stored with the row when it was
+queued), so mail programs can tell.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -21,7 +23,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -69,7 +70,6 @@ def build_email(row: OutboxMessage, config: dict[str, Any]) -> EmailMessage:
     """The MIME message of an outbox row. With a calendar part it is an iMIP message
     (RFC 6047): text/calendar with its METHOD inside multipart/alternative, and the same
     calendar attached as an .ics file for programs that only read attachments."""
-    domain = urlsplit(config["BASE_URL"]).hostname or "localhost"
     message = EmailMessage()
     message["Subject"] = single_line(row.subject)
     message["From"] = formataddr(
@@ -77,17 +77,24 @@ def build_email(row: OutboxMessage, config: dict[str, Any]) -> EmailMessage:
     )
     message["To"] = row.recipient
     message["Date"] = format_datetime(row.created_at)
-    message["Message-ID"] = f"<outbox-{row.id}@{domain}>"
+    message["Message-ID"] = row.message_id
     message["Auto-Submitted"] = "auto-generated"
     if row.unsubscribe_url:
         message["List-Unsubscribe"] = f"<{row.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(row.text_body)
+    message.set_content(row.text_body, cte=_transfer_encoding(row.text_body))
     if row.html_body:
-        message.add_alternative(row.html_body, subtype="html")
+        message.add_alternative(
+            row.html_body, subtype="html", cte=_transfer_encoding(row.html_body)
+        )
     if row.calendar:
         method = row.calendar_method or "REQUEST"
-        message.add_alternative(row.calendar, subtype="calendar", params={"method": method})
+        message.add_alternative(
+            row.calendar,
+            subtype="calendar",
+            params={"method": method},
+            cte=_transfer_encoding(row.calendar),
+        )
         message.add_attachment(
             row.calendar.encode("utf-8"),
             maintype="application",
@@ -99,16 +106,35 @@ def build_email(row: OutboxMessage, config: dict[str, Any]) -> EmailMessage:
     return message
 
 
+def _transfer_encoding(text: str) -> str:
+    """7bit for plain ASCII, else quoted-printable: Python would choose 8bit for Finnish and
+    Swedish text, which a relay that does not offer 8BITMIME may refuse or mangle; a
+    quoted-printable body is ASCII on the wire and still readable."""
+    return (
+        "7bit"
+        if text.isascii() and all(len(line) < 990 for line in text.splitlines())
+        else ("quoted-printable")
+    )
+
+
 class FileTransport:
-    """Development mail: each message becomes an .eml file under MAIL_DIR."""
+    """Development mail: each message becomes an .eml file under MAIL_DIR, named after the
+    left part of its Message-ID (``3f2a…e91c.eml``), so a message sent again overwrites its
+    own file."""
 
     def __init__(self, directory: str):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def send(self, message: EmailMessage) -> None:
-        name = message["Message-ID"].strip("<>").split("@")[0] + ".eml"
-        (self.directory / name).write_bytes(message.as_bytes())
+        (self.directory / eml_file_name(message["Message-ID"])).write_bytes(message.as_bytes())
+
+
+def eml_file_name(message_id: str) -> str:
+    """A file name from a Message-ID: its left part with anything but letters, digits and
+    hyphens replaced, so no Message-ID can name a path outside the directory."""
+    left = message_id.strip().strip("<>").split("@")[0]
+    return (re.sub(r"[^A-Za-z0-9-]", "_", left) or "message") + ".eml"
 
 
 class SmtpTransport:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
@@ -99,6 +101,19 @@ def withdraw_pending_notices(session_id: int) -> int:
     return result.rowcount
 
 
+def new_message_id(base_url: str) -> str:
+    """A new Message-ID (RFC 5322): a random UUID at the site's host, e.g.
+    ``<3f2a…e91c@ryhmat.example.fi>``.
+
+    Random rather than derived from the outbox row's id: ids start over in another
+    installation and are handed out again after a restore, and mail programs treat two
+    messages with one Message-ID as copies of one message. The host only makes the form
+    familiar; the UUID alone makes it unique.
+    """
+    host = urlsplit(base_url).hostname or "localhost"
+    return f"<{uuid.uuid4().hex}@{host}>"
+
+
 def enqueue(
     *,
     kind: str,
@@ -122,6 +137,7 @@ def enqueue(
         return None
     row = OutboxMessage(
         idempotency_key=key,
+        message_id=new_message_id(current_app.config["BASE_URL"]),
         kind=kind,
         recipient=address,
         language=normalize_language(language),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import select, text
+from sqlalchemy import func, or_, select, text
 
 from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.calendar.service import session_invitation
@@ -121,29 +121,64 @@ def participants_of(group_id: int) -> list[Recipient]:
     return [Recipient(a.email, a.language, a.name, "participant") for a in accepted]
 
 
-def invited_addresses(session: Session) -> set[str]:
-    """Who has had an invitation to this session (at any sequence)."""
-    rows = db.session.scalars(
-        select(OutboxMessage.recipient).where(
-            OutboxMessage.kind == "invitation",
-            OutboxMessage.idempotency_key.startswith(f"invitation:{session.id}:"),
+def invitation_history(session: Session) -> dict[str, list[str]]:
+    """The invitations and cancellations each address has been sent about this session, in
+    the order they were queued: address → ["invitation", "invitation", "cancellation", …]."""
+    rows = db.session.execute(
+        select(OutboxMessage.recipient, OutboxMessage.kind)
+        .where(
+            or_(
+                OutboxMessage.idempotency_key.startswith(f"invitation:{session.id}:"),
+                OutboxMessage.idempotency_key.startswith(f"cancellation:{session.id}:"),
+            )
         )
+        .order_by(OutboxMessage.id)
     )
-    return {address.lower() for address in rows}
+    history: dict[str, list[str]] = {}
+    for address, kind in rows:
+        history.setdefault(address.lower(), []).append(kind)
+    return history
 
 
-def queue_invitation(session: Session, person: Recipient) -> bool:
-    """An iMIP invitation (or, after a change, an update with a higher SEQUENCE; for a
-    cancelled session, a cancellation) to one participant."""
+def queue_invitation(
+    session: Session, person: Recipient, history: list[str], *, on_course: bool = True
+) -> bool:
+    """Whatever this participant's calendar needs for the session, given what they were
+    sent before (``history``, from :func:`invitation_history`):
+
+    - on the course, session going ahead: the invitation, or after a change an update with a
+      higher SEQUENCE, or after a cancellation (the session restored, the person back on the
+      course) a new invitation;
+    - on the course, session cancelled: a cancellation, if they hold an invitation;
+    - no longer on the course (``on_course=False``): a cancellation of the invitation they
+      hold, worded for someone who left.
+
+    The outbox key is the session, its SEQUENCE, and the number of cancellations sent
+    before, so each of these is queued once however often the sweep runs.
+    """
+    holds_invitation = bool(history) and history[-1] == "invitation"
     cancelled = session.status == SessionStatus.cancelled
-    kind, method = ("cancellation", "CANCEL") if cancelled else ("invitation", "REQUEST")
+    if cancelled or not on_course:
+        if not holds_invitation:
+            return False
+        kind, method, template = "cancellation", "CANCEL", "cancellation"
+        if not on_course:
+            template = "invitation_removed"
+    else:
+        kind, method, template = "invitation", "REQUEST", "invitation"
     message = render_message(
-        kind, person.language, person=person, session=session, group=session.group
+        template,
+        person.language,
+        person=person,
+        session=session,
+        group=session.group,
+        first="invitation" not in history,
     )
+    rounds = history.count("cancellation")
     try:
         row = enqueue(
             kind=kind,
-            key=f"{session.id}:{session.sequence}",
+            key=f"{session.id}:{session.sequence}" + (f":{rounds}" if rounds else ""),
             recipient=person.email,
             language=person.language,
             message=message,
@@ -155,9 +190,35 @@ def queue_invitation(session: Session, person: Recipient) -> bool:
     return row is not None
 
 
+def invite(session: Session, person: Recipient) -> bool:
+    """An invitation to one session for a participant just accepted, unless one is due
+    anyway (the sweep then sends nothing more)."""
+    return queue_invitation(
+        session, person, invitation_history(session).get(person.email.lower(), [])
+    )
+
+
+def _former_participants(group_id: int, addresses: set[str]) -> list[Recipient]:
+    """The people of ``addresses`` who applied to the course but are no longer on it, with
+    their language (their application is kept until the retention rule removes it)."""
+    if not addresses:
+        return []
+    applications = db.session.scalars(
+        select(Application)
+        .where(
+            Application.group_id == group_id,
+            Application.status != ApplicationStatus.accepted,
+            func.lower(Application.email).in_(addresses),
+        )
+        .order_by(Application.id)
+    )
+    return [Recipient(a.email, a.language, a.name, "participant") for a in applications]
+
+
 def _invitations(now: datetime) -> int:
-    """Participants get an invitation a week before each session, and an update or a
-    cancellation whenever a session they were invited to changes."""
+    """Participants get an invitation a week before each session and whatever their
+    calendar needs after that (:func:`queue_invitation`); people who left the course get a
+    cancellation of every invitation they hold."""
     queued = 0
     sessions = db.session.scalars(
         select(Session)
@@ -168,17 +229,20 @@ def _invitations(now: datetime) -> int:
     people_by_group: dict[int, list[Recipient]] = {}
     for session in sessions:
         people = people_by_group.setdefault(session.group_id, participants_of(session.group_id))
-        if not people:
+        history = invitation_history(session)
+        if not people and not history:
             continue
-        invited = invited_addresses(session)
         soon = session.starts_at <= now + INVITE_AHEAD
         for person in people:
-            was_invited = person.email.lower() in invited
-            if session.status == SessionStatus.cancelled:
-                if was_invited:
-                    queued += queue_invitation(session, person)
-            elif soon or was_invited:
-                queued += queue_invitation(session, person)
+            sent = history.get(person.email.lower(), [])
+            if soon or sent:
+                queued += queue_invitation(session, person, sent)
+        on_course = {person.email.lower() for person in people}
+        holding = {a for a, sent in history.items() if sent[-1] == "invitation"} - on_course
+        for person in _former_participants(session.group_id, holding):
+            sent = history.get(person.email.lower(), [])
+            queued += queue_invitation(session, person, sent, on_course=False)
+            history[person.email.lower()] = [*sent, "cancellation"]
     return queued
 
 

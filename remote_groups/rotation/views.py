@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from remote_groups.extensions import db
-from remote_groups.formatting import current_locale
+from remote_groups.formatting import current_locale, value_in_helsinki
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import Session
-from remote_groups.groups.schedule import Skip, holiday_lookup, occurrences
+from remote_groups.groups.schedule import holiday_lookup, skips
 from remote_groups.regions import service as region_service
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
@@ -75,7 +75,7 @@ def _render_our_turns(blackout_form: BlackoutForm, status: int = 200) -> Respons
         region=region,
         turns=region_service.region_turns(region.id, now, limit=60),
         unfilled={s.id for s in service.unfilled_turns(region.id, now)},
-        blackouts=service.region_blackouts(region.id, now.date()),
+        blackouts=service.region_blackouts(region.id, value_in_helsinki(now)),
         swaps=service.swaps_of_region(region.id),
         blackout_form=blackout_form,
         confirm_form=ConfirmForm(),
@@ -277,9 +277,7 @@ def group_rotation(slug: str) -> ResponseReturnValue:
         preview = service.PlanPreview({}, {}, {})
     db.session.rollback()  # the preview flushes; a page view changes nothing
     locale = current_locale()
-    holidays = [
-        o for o in occurrences(group.schedule, holiday_lookup(locale)) if isinstance(o, Skip)
-    ]
+    holidays = skips(group.schedule, holiday_lookup(locale))
     counts: dict[str, int] = {r.slug: 0 for r in group.regions}
     for s in group.sessions:
         if not s.cancelled and s.host_region and s.host_region.slug in counts:

@@ -34,7 +34,7 @@ from tests.conftest import make_group, make_region
 from tests.fault.conftest import TIMEOUT, flask_env, run_flask, start_flask, wait_for
 from tests.mail.conftest import SmtpServer
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.real_clock]
 
 REGIONS = ("lansi-uusimaa", "siun-sote", "varha")
 SUBSCRIBERS = 60
@@ -120,7 +120,7 @@ def queued_reminders() -> Counter[Reminder]:
 
 def received_reminders(server: SmtpServer) -> Counter[Reminder]:
     """What the mail server received: the session (by Message-ID) and the envelope recipient."""
-    session_of = {f"<outbox-{row.id}@127.0.0.1>": reminder_of(row)[0] for row in outbox()}
+    session_of = {row.message_id: reminder_of(row)[0] for row in outbox()}
     return Counter((session_of[r.message_id], *r.rcpt_tos) for r in server.received)
 
 

@@ -8,6 +8,7 @@ duplicate per crash.
 
 from __future__ import annotations
 
+import re
 import shutil
 import ssl
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from remote_groups.config import INSTANCE, Defaults
 from remote_groups.extensions import db
@@ -34,6 +35,7 @@ from remote_groups.mail.sender import (
     build_email,
     claim_batch,
     deliver_pending,
+    eml_file_name,
 )
 from remote_groups.mail.service import InvalidRecipient, enqueue, render_message
 from remote_groups.regions.models import Region
@@ -83,7 +85,7 @@ def test_a_pending_message_arrives_over_smtp_with_its_headers(app, ctx, smtp):
     message = received.message
     assert message["To"] == "aino@example.org"
     assert message["Subject"] == "Viesti 0"
-    assert message["Message-ID"] == f"<outbox-{row_id}@127.0.0.1>"
+    assert message["Message-ID"] == db.session.get(OutboxMessage, row_id).message_id
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Date"]
     assert message["List-Unsubscribe"] is None
@@ -198,9 +200,74 @@ def test_the_file_backend_writes_one_eml_file_per_message(app, ctx, tmp_path, mo
 
     assert deliver_pending().sent == 2
 
-    files = sorted((tmp_path / "mail").glob("*.eml"))
-    assert [f.name for f in files] == [f"outbox-{i}.eml" for i in ids]
-    assert files[0].read_bytes().startswith(b"Subject: Viesti 0")
+    files = {f.name: f for f in (tmp_path / "mail").glob("*.eml")}
+    message_ids = [db.session.get(OutboxMessage, i).message_id for i in ids]
+    assert sorted(files) == sorted(eml_file_name(m) for m in message_ids)
+    assert files[eml_file_name(message_ids[0])].read_bytes().startswith(b"Subject: Viesti 0")
+
+
+@pytest.mark.parametrize(
+    ("message_id", "name"),
+    [
+        ("<0b5c6f3e8d1a4c2e9f7b2a6d4e8c1b90@127.0.0.1>", "0b5c6f3e8d1a4c2e9f7b2a6d4e8c1b90.eml"),
+        ("<outbox-7@127.0.0.1>", "outbox-7.eml"),
+        ("<../../etc/passwd@127.0.0.1>", "______etc_passwd.eml"),
+        ("<@127.0.0.1>", "message.eml"),
+    ],
+)
+def test_the_file_backend_names_files_safely_after_the_message_id(message_id, name):
+    assert eml_file_name(message_id) == name
+
+
+# --- Message-IDs ----------------------------------------------------------------------------
+
+
+def test_a_message_id_is_a_random_uuid_at_the_sites_host(app, ctx):
+    queue(3)
+    message_ids = [row.message_id for row in rows()]
+    assert all(re.fullmatch(r"<[0-9a-f]{32}@127\.0\.0\.1>", m) for m in message_ids)
+    assert len(set(message_ids)) == 3
+
+
+def test_a_row_id_handed_out_again_does_not_repeat_a_message_id(app, ctx, smtp):
+    """As after a restore, or in another installation: a new message gets the id of one
+    already sent, and still a Message-ID of its own."""
+    [first_id] = queue(1)
+    deliver_pending()
+    db.session.execute(delete(OutboxMessage))
+    [second_id] = queue(1, recipient="other{}@example.org")
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == second_id).values(id=first_id)
+    )
+    db.session.commit()
+
+    deliver_pending()
+
+    assert [r.rcpt_tos for r in smtp.received] == [
+        ("person0@example.org",),
+        ("other0@example.org",),
+    ]
+    assert len(smtp.message_ids()) == 2
+
+
+def test_a_retried_message_keeps_the_message_id_it_was_queued_with(app, ctx, smtp, monkeypatch):
+    smtp.handler.refuse["person0@example.org"] = "451 4.3.0 try again"
+    [row_id] = queue(1)
+    queued_with = db.session.get(OutboxMessage, row_id).message_id
+    attempted: list[str] = []
+    really_send = SmtpTransport.send
+
+    def send_and_note(self, message):
+        attempted.append(message["Message-ID"])
+        really_send(self, message)
+
+    monkeypatch.setattr(SmtpTransport, "send", send_and_note)
+    assert deliver_pending().retried == 1
+    del smtp.handler.refuse["person0@example.org"]
+    assert deliver_pending(now=utcnow() + timedelta(minutes=2)).sent == 1
+
+    assert attempted == [queued_with, queued_with]
+    assert [r.message_id for r in smtp.received] == [queued_with]
 
 
 def test_the_mail_deliver_command_sends_once_and_reports(app, smtp):
@@ -572,7 +639,7 @@ def test_a_crash_after_the_server_accepted_sends_at_most_one_duplicate(app, ctx,
 
     assert report.sent == 4
     counts = smtp.message_ids()
-    assert len(counts) == 4
+    assert counts.keys() == {row.message_id for row in rows()}
     assert sorted(counts.values()) == [1, 1, 1, 2]
     assert {r.status for r in rows()} == {OutboxStatus.sent}
 

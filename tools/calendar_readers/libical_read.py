@@ -22,10 +22,12 @@ def instant(value: "ICalGLib.Time") -> str:
     utc = value.convert_to_zone(ICalGLib.Timezone.get_utc_timezone())
     if utc is None:  # libical 3.0 converts in place and returns nothing
         utc = value
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (
-        utc.get_year(), utc.get_month(), utc.get_day(),
-        utc.get_hour(), utc.get_minute(), utc.get_second(),
-    )
+    return wall_clock(utc) + "Z"
+
+
+def wall_clock(value: "ICalGLib.Time") -> str:
+    date = f"{value.get_year():04d}-{value.get_month():02d}-{value.get_day():02d}"
+    return f"{date}T{value.get_hour():02d}:{value.get_minute():02d}:{value.get_second():02d}"
 
 
 def main() -> None:
@@ -45,21 +47,19 @@ def main() -> None:
         start, end = vevent.get_dtstart(), vevent.get_dtend()
         zone = start.get_timezone()
         tzid = zone.get_tzid() if zone is not None else None
-        if "--own-zones-only" in sys.argv and tzid not in (None, "UTC") and not tzid.startswith(
-            PRIVATE_PREFIX
+        if (
+            "--own-zones-only" in sys.argv
+            and tzid not in (None, "UTC")
+            and not tzid.startswith(PRIVATE_PREFIX)
         ):
             raise SystemExit(f"libical used a zone of its own: {tzid}")
-        wall_clock = "%04d-%02d-%02dT%02d:%02d:%02d" % (
-            start.get_year(), start.get_month(), start.get_day(),
-            start.get_hour(), start.get_minute(), start.get_second(),
-        )
         status = vevent.get_first_property(ICalGLib.PropertyKind.STATUS_PROPERTY)
         events.append(
             {
                 "uid": vevent.get_uid(),
                 "start": instant(start),
                 "end": instant(end),
-                "wall_clock": wall_clock,
+                "wall_clock": wall_clock(start),
                 "tzid": tzid.removeprefix(PRIVATE_PREFIX) if tzid else None,
                 "status": status.get_value_as_string() if status is not None else None,
                 "summary": vevent.get_summary(),
