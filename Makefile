@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test test-sqlite test-postgres bench catalogs extract lint clean setup browser screenshots \
-	calendar-readers
+	calendar-readers test-dates faketime
 
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,15 @@ extract: $(BIN)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 -o translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
+# PORT=… serves elsewhere; the links in mail and feeds follow it (BASE_URL), unless
+# REMOTE_GROUPS_BASE_URL is set.
+PORT ?= 5000
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
-	REMOTE_GROUPS_RUN_SCHEDULER=true $(FLASK) run --host 127.0.0.1 --port 5000
+	REMOTE_GROUPS_RUN_SCHEDULER=true \
+	REMOTE_GROUPS_BASE_URL="$${REMOTE_GROUPS_BASE_URL:-http://127.0.0.1:$(PORT)}" \
+		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: test-sqlite test-postgres
 
@@ -87,6 +92,39 @@ test-postgres: setup calendar-readers
 		echo "PostgreSQL at $(PG_TEST_URL) is unreachable, and CI=true requires it" >&2; exit 1; \
 	else \
 		echo "PostgreSQL at $(PG_TEST_URL) is unreachable: skipped the PostgreSQL run (CI would fail)"; \
+	fi
+
+## test-dates: the suite under faketime at each of DATES, Helsinki wall-clock times where dates
+## go wrong: just after midnight (UTC still on the day before, here the eve of Epiphany), the
+## eves of both clock changes, New Year's Eve, a leap day.
+# Each time is given to faketime with its zone, so the machine's time zone does not matter (the
+# test process keeps its own). The tests run on a frozen clock (tests/conftest.py), so this finds
+# what still reads the real one: a test that dates its data from it, the processes that the fault
+# tests start (they inherit faketime), C code such as OpenSSL's certificate checks. SQLite only,
+# and without the browser tests: they check pages and markup, which no date changes.
+DATES ?= 2027-01-05 00:30,2027-03-27 23:30,2027-10-30 23:30,2027-12-31 23:30,2028-02-29 12:00
+test-dates: setup calendar-readers faketime
+	@if ! command -v faketime > /dev/null; then \
+		echo "faketime is not installed: skipped make test-dates (CI would fail)"; exit 0; \
+	fi; \
+	failed=; dates='$(DATES)'; IFS=,; for day in $$dates; do \
+		echo "== the suite at $$day in Helsinki"; \
+		faketime "TZ=\"Europe/Helsinki\" $$day" $(BIN)/python -m pytest -m "not browser" -q \
+			|| failed="$$failed [$$day]"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test-dates failed at$$failed" >&2; exit 1; fi
+
+# Debian's faketime, for test-dates: installed and reported like chromium above.
+faketime:
+	@if command -v faketime > /dev/null; then :; \
+	elif echo "Installing faketime (log: $(APT_LOG))" && \
+		$(APT_GET) update -qq > $(APT_LOG) 2>&1 && \
+		DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq faketime >> $(APT_LOG) 2>&1; then :; \
+	elif [ "$$CI" = "true" ]; then \
+		tail -20 $(APT_LOG) >&2; \
+		echo "Could not install faketime, and CI=true requires it" >&2; exit 1; \
+	else \
+		echo "Could not install faketime (see $(APT_LOG)): make test-dates is skipped (CI would fail)"; \
 	fi
 
 ## screenshots: the group page and the application form, 320 and 1280 px wide, fi and sv

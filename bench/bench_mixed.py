@@ -18,7 +18,7 @@ For ``BENCH_MIXED_SECONDS`` (default 60) seconds, two kinds of client run at onc
 * one applicant thread that submits exactly one application a second to
   ``/groups/hyvinvointikurssi/apply`` as a browser does: it loads the form, takes the CSRF
   token and the session cookie, and posts the form with its own email address
-  (``bench-mixed-N@example.org``), expecting a 302 to ``/applications/<token>/received``.
+  (``bench-mixed-N@example.org``), expecting a 302 to ``/groups/<slug>/apply/received``.
 
 Every request opens its own connection: gunicorn's sync workers answer with
 ``Connection: close`` and close each connection after one answer, so a keep-alive client
@@ -58,9 +58,9 @@ from bench.bench_applications import (
     CSRF_PATTERN,
     Unreachable,
     ensure_database,
+    is_received_page,
     percentile,
     prepare_database,
-    received_token,
     row,
 )
 from bench.server import NO_RATE_LIMITS, gunicorn
@@ -240,7 +240,7 @@ def apply_once(port: int, number: int, applicant: Applicant) -> None:
     applicant.submitted += 1
     sample, answer = timed(APPLY, (302,), port, "POST", FORM_PATH, headers, urlencode(form))
     if answer is not None and answer.status == 302:
-        if received_token(answer.headers.get("Location")):
+        if is_received_page(answer.headers.get("Location")):
             applicant.accepted += 1
         else:
             location = answer.headers.get("Location")

@@ -63,6 +63,11 @@ def foreign_keys_off_on_sqlite(connection):
     try:
         yield
     finally:
+        # With nothing to upgrade, alembic leaves open the transaction its version check
+        # began (each migration commits its own): inside it the pragma would do nothing, and
+        # the pooled connection would go on without foreign keys. Nothing in it to keep.
+        if connection.in_transaction():
+            connection.rollback()
         driver_connection.execute("PRAGMA foreign_keys=ON")
 
 

@@ -9,11 +9,13 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from remote_groups.config import INSTANCE, ROOT, check_config, load_config
 from remote_groups.extensions import babel, csrf, db, login_manager, migrate
 from remote_groups.i18n import SUPPORTED, normalize_language
+from remote_groups.public_address import PublicAddressFlask
 
 LANGUAGE_COOKIE = "lang"
 
@@ -39,6 +41,17 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
+@event.listens_for(Pool, "checkout")
+def _sqlite_foreign_keys_on_checkout(
+    dbapi_connection: Any, connection_record: Any, connection_proxy: Any
+) -> None:
+    """Foreign keys on again whenever a pooled SQLite connection is handed out: the
+    migrations switch them off on their connection (batch mode needs it), and a connection
+    that went back to the pool inside a transaction would otherwise keep them off."""
+    if _is_sqlite(dbapi_connection):
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection: Any) -> None:
     if connection.dialect.name == "sqlite":
@@ -61,7 +74,7 @@ def select_locale() -> str:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(
+    app = PublicAddressFlask(
         __name__,
         instance_path=str(INSTANCE),
         instance_relative_config=True,
@@ -92,8 +105,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from remote_groups.mail.views import bp as mail_bp
     from remote_groups.regions.views import bp as staff_bp
     from remote_groups.rotation.views import bp as rotation_bp
+    from remote_groups.security import input_limits
     from remote_groups.security import web as security_web
 
+    input_limits.register(app)  # before the blueprints: their routes take its int converter
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_groups_bp)

@@ -17,10 +17,15 @@ The document (``format`` "remote_groups.region-export", ``version`` 1) holds:
   region (slug), lead and co-facilitators (email), status and reasons, calendar UID and
   sequence, and the flags that keep a session as set by hand. The UID is imported as it is,
   so calendars that subscribed to a feed or got an invitation before the move recognise the
-  session afterwards. It came after the first documents of version 1 were written: a session
-  without one gets a new UID, and the version stays 1 (an older installation ignores it);
+  session afterwards: a random UUID for a session created since migration 0006, and for an
+  older one the UID it was published with, ``session-<id>@<host>`` (any single line of
+  printable characters without spaces is taken). It came after the first documents of
+  version 1 were written: a session without one gets a new UUID, and the version stays 1 (an
+  older installation ignores it);
 - ``applications``, only when asked for: applications to those groups with their decision log
-  and the date the applicant took a seat. They hold personal and possibly health-related data.
+  and the date the applicant took a seat. They hold personal and possibly health-related data:
+  the needs in plain text (decrypted for the file, encrypted again with this installation's
+  newest data key on import), so the file must be kept encrypted.
 
 Left out on purpose:
 
@@ -42,17 +47,17 @@ reports them.
 from __future__ import annotations
 
 import enum
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, Enum, Integer, String, Time, Uuid, func, select
+from sqlalchemy import Boolean, Column, Date, Enum, Integer, String, Time, func, select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from remote_groups.applications.models import Application, ApplicationDecision, Participant
+from remote_groups.encryption import EncryptedText
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.groups.service import GROUP_FIELDS
@@ -65,7 +70,12 @@ VERSION = 1
 
 # The columns written as they are; references to other rows are written by slug or email.
 REGION_FIELDS = ("slug", "name_fi", "name_sv", "name_en", "contact_email")
-USER_FIELDS = ("email", "name", "role", "language", "active", "password_hash", "created_at")
+# A one-time password stays one-time in the new installation. ``session_version`` is left
+# out: no login of the old installation works in the new one anyway (another secret key).
+USER_FIELDS = (
+    "email", "name", "role", "language", "active", "password_hash", "password_must_change",
+    "created_at",
+)  # fmt: skip
 BLACKOUT_FIELDS = ("start_date", "end_date", "reason", "created_at")
 GROUP_EXPORT_FIELDS = (*GROUP_FIELDS, "timezone", "created_at", "updated_at")
 SESSION_FIELDS = (
@@ -79,6 +89,7 @@ APPLICATION_FIELDS = (
 DECISION_FIELDS = ("from_status", "to_status", "actor", "message", "at")
 # Session fields that an older document of the same version may lack.
 SESSION_FIELDS_ADDED_LATER = ("uid",)
+USER_FIELDS_ADDED_LATER = ("password_must_change",)
 
 SECTIONS = ("users", "blackouts", "groups", "sessions", "applications")
 
@@ -159,6 +170,7 @@ def _export_applications(group_ids: list[int]) -> list[dict[str, Any]]:
         .where(Application.group_id.in_(group_ids))
         .options(
             joinedload(Application.home_region),
+            undefer(Application.needs),
             selectinload(Application.decisions).joinedload(ApplicationDecision.by_user),
             selectinload(Application.participant),
         )
@@ -188,8 +200,6 @@ def _fields(row: object, names: tuple[str, ...]) -> dict[str, Any]:
 def _to_json(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
     if isinstance(value, date | time):  # datetimes too: aware UTC, so with "+00:00"
         return value.isoformat()
     return value
@@ -327,10 +337,10 @@ def _from_json(column: Column[Any], value: Any, place: str) -> Any:
         raise BackupError(f"{place}: must not be empty.")
     kind = column.type
     try:
+        if isinstance(kind, EncryptedText):  # plain text in the file, encrypted when saved
+            return _text(value)
         if isinstance(kind, UTCDateTime):
             return _aware(value)
-        if isinstance(kind, Uuid):
-            return uuid.UUID(_text(value))
         if isinstance(kind, Enum):  # before String: an Enum is a String
             return kind.enum_class(value)
         if isinstance(kind, String):
@@ -383,7 +393,10 @@ def _read_document(document: Any) -> _Plan:
         raise BackupError("exported_at: must not be empty.")
     region = root.item("region").row(Region, REGION_FIELDS)
 
-    users = [item.row(User, USER_FIELDS) for item in root.items("users")]
+    users = [
+        item.row(User, USER_FIELDS, may_lack=USER_FIELDS_ADDED_LATER)
+        for item in root.items("users")
+    ]
     for user in users:
         user.values["email"] = user.values["email"].strip().lower()
     _refuse_repeats(users, "email", lambda row: row.values["email"])
@@ -409,6 +422,8 @@ def _read_document(document: Any) -> _Plan:
     sessions = []
     for item in root.items("sessions"):
         session = item.row(Session, SESSION_FIELDS, may_lack=SESSION_FIELDS_ADDED_LATER)
+        if "uid" in session.values:
+            _check_calendar_uid(session.values["uid"], item.at("uid"))
         session.refs["group"] = _group_in_file(item, group_slugs)
         session.refs["host_region"] = item.optional_key("host_region")
         session.refs["lead_facilitator"] = _lower(item.optional_key("lead_facilitator"))
@@ -422,7 +437,7 @@ def _read_document(document: Any) -> _Plan:
     _refuse_repeats(
         [session for session in sessions if "uid" in session.values],
         "uid",
-        lambda row: str(row.values["uid"]),
+        lambda row: row.values["uid"],
     )
 
     applications = []
@@ -440,6 +455,19 @@ def _read_document(document: Any) -> _Plan:
         applications.append(application)
     _refuse_repeats(applications, "email", lambda row: f"{row.refs['group']} {row.values['email']}")
     return _Plan(region, users, blackouts, groups, sessions, applications)
+
+
+def _check_calendar_uid(uid: str, place: str) -> None:
+    """Refuse what cannot be a session's calendar UID. Not only UUIDs: a session that existed
+    before migration 0006 keeps ``session-<id>@<host>``, and an export carries it. A UID is
+    written into feeds and invitations as it is, so it must be one line of printable
+    characters; without spaces, so that no blank-padded copy passes for another UID. The
+    column's length (255) is checked with the other fields."""
+    if not uid or not uid.isprintable() or " " in uid:
+        raise BackupError(
+            f"{place}: {uid!r} is not a calendar UID "
+            "(one line of printable characters without spaces)."
+        )
 
 
 def _lower(email: str | None) -> str | None:

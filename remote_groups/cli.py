@@ -8,9 +8,11 @@ import os
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from remote_groups.extensions import db
 from remote_groups.regions.models import Role
+from remote_groups.regions.passwords import password_problem
 from remote_groups.regions.service import save_user, user_by_email
 from remote_groups.web import request_context_for_jobs
 
@@ -54,9 +56,13 @@ def demo_load(if_empty: bool) -> None:
     envvar="REMOTE_GROUPS_ADMIN_PASSWORD",
 )
 def create_admin(email: str, name: str, password: str) -> None:
-    """Create an administrator (or reset one's password)."""
-    if len(password) < 12:
-        raise click.BadParameter("use at least 12 characters", param_hint="--password")
+    """Create an administrator, or reset one's password (which ends their logins) and make
+    them active again: with a shell on the server this is the way back in when no
+    administrator can log in."""
+    with force_locale("en"):
+        problem = password_problem(password, (email, name))
+        if problem is not None:
+            raise click.BadParameter(str(problem), param_hint="--password")
     user = save_user(
         user_by_email(email),
         email=email,
@@ -65,7 +71,9 @@ def create_admin(email: str, name: str, password: str) -> None:
         region=None,
         language="fi",
         password=password,
+        one_time_password=False,  # typed by the administrator themselves
     )
+    user.active = True
     db.session.commit()
     click.echo(f"Administrator {user.email} is ready.")
 
@@ -106,12 +114,38 @@ def rotation_plan(slug: str, dry_run: bool) -> None:
 
 @data_cli.command("anonymize")
 def data_anonymize() -> None:
-    """Apply the retention rule once: anonymize applications to courses that ended long ago."""
-    from remote_groups.applications.service import anonymize_expired
+    """Apply the retention rule once: anonymize applications to courses that ended long ago
+    (and redact the mail about them), delete old mail and old subscriptions."""
+    from remote_groups.retention import apply_retention
 
-    count = anonymize_expired()
+    report = apply_retention()
     db.session.commit()
-    click.echo(f"Anonymized {count} applications.")
+    click.echo(
+        f"Anonymized {report.anonymized} applications; deleted {report.purged_messages} old "
+        f"messages and {report.deleted_subscriptions} old subscriptions."
+    )
+
+
+@data_cli.command("rotate-key")
+@click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
+def data_rotate_key(batch_size: int) -> None:
+    """Re-encrypt every encrypted value (applicants' needs) with the newest data key, the
+    first of DATA_KEYS. Safe to stop and run again. Remove an old key only after a run that
+    reports nothing undecryptable."""
+    from remote_groups.encryption import rotate_encrypted_columns
+
+    report = rotate_encrypted_columns(batch_size)
+    click.echo(
+        f"Re-encrypted {report.rotated} values with the newest key; "
+        f"{report.current} already used it."
+    )
+    if report.undecryptable:
+        raise click.ClickException(
+            f"{len(report.undecryptable)} values open with no key in DATA_KEYS and were left "
+            f"as they are ({', '.join(report.undecryptable[:20])}"
+            + (", …" if len(report.undecryptable) > 20 else "")
+            + "). Put the missing key back in DATA_KEYS, after the newest, and run again."
+        )
 
 
 @data_cli.command("export-region")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,10 +16,15 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from remote_groups.encryption import data_key_problems
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
 DEV_SECRET_KEY = "dev-only-not-secret"
+# Loopback names a development server is reached by (`make run`, with `PORT=…` too).
+DEVELOPMENT_HOSTS = ("127.0.0.1", "localhost")
+HOST_NAME = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 
 
 class Defaults:
@@ -33,6 +39,9 @@ class Defaults:
     GROUP_LANGUAGES = ("fi", "sv")
     TIMEZONE = "Europe/Helsinki"
     BASE_URL = "http://127.0.0.1:5000"
+    # Host names requests may name besides BASE_URL's (in development also DEVELOPMENT_HOSTS);
+    # others get a 400. After loading, the setting holds the whole list (public_address.py).
+    TRUSTED_HOSTS: list[str] = []
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
@@ -46,6 +55,16 @@ class Defaults:
     MAX_CONTENT_LENGTH = 1024 * 1024
     SESSIONS_SHOWN_ON_GROUP_PAGE = 12
     RETENTION_DAYS = 90
+    # The outbox keeps sent, expired and failed mail this many days (then deletes it, and its
+    # development .eml file); subscriptions never confirmed, and those ended, are deleted after
+    # these. Run nightly with the retention rule (remote_groups.retention).
+    OUTBOX_KEEP_DAYS = 30
+    SUBSCRIPTION_UNCONFIRMED_DAYS = 7
+    SUBSCRIPTION_UNSUBSCRIBED_DAYS = 30
+    # Fernet keys that encrypt applicants' needs at rest, newest first (a comma-separated
+    # string or a list); required in production, derived from SECRET_KEY in development when
+    # empty. See remote_groups/encryption.py.
+    DATA_KEYS: str | list[str] = ""
     OFFER_DAYS = 3  # days a waitlisted applicant has to confirm an offered place
     RUN_SCHEDULER = False
     REMINDER_OFFSETS_HOURS = (24,)
@@ -66,6 +85,13 @@ class Defaults:
     LOGIN_LOCKOUT_AFTER = 5
     LOGIN_LOCKOUT_SECONDS = 60
     LOGIN_LOCKOUT_MAX_SECONDS = 3600
+    # Failures for one email from every address together before each address that fails even
+    # once more is locked (a guess spread over many addresses); see security/throttle.py.
+    LOGIN_LOCKOUT_EMAIL_AFTER = 50
+    # A staff login ends after this many minutes without a request, and this many hours after
+    # logging in, whatever happens in between.
+    STAFF_SESSION_IDLE_MINUTES = 30
+    STAFF_SESSION_MAX_HOURS = 12
 
 
 def _parse_env_value(raw: str) -> Any:
@@ -104,6 +130,22 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
             app.config[name] = base_url.startswith("https://")
     if app.config["LOG_FORMAT"] is None:
         app.config["LOG_FORMAT"] = "json" if app.config["ENV"] == "production" else "text"
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
+
+
+def trusted_hosts(config: dict[str, Any]) -> list[Any]:
+    """The host names requests may name: BASE_URL's, those of the ``TRUSTED_HOSTS`` setting
+    (a list, or one string of names separated by commas or spaces), and in development the
+    loopback names. Ports are not compared (werkzeug's rule)."""
+    extra = config.get("TRUSTED_HOSTS") or []
+    if isinstance(extra, str):
+        extra = extra.replace(",", " ").split()
+    elif not isinstance(extra, list | tuple):
+        extra = [extra]  # reported by config_problems
+    hosts = [urlsplit(str(config.get("BASE_URL", ""))).hostname, *extra]
+    if config.get("ENV") != "production":
+        hosts += DEVELOPMENT_HOSTS
+    return list(dict.fromkeys(host for host in hosts if host))
 
 
 class ConfigError(RuntimeError):
@@ -147,6 +189,9 @@ def _hours(value: Any) -> str | None:
 CHECKS: dict[str, Any] = {
     "ENV": _one_of("development", "production"),
     "RETENTION_DAYS": _whole(1),
+    "OUTBOX_KEEP_DAYS": _whole(1),
+    "SUBSCRIPTION_UNCONFIRMED_DAYS": _whole(1),
+    "SUBSCRIPTION_UNSUBSCRIBED_DAYS": _whole(1),
     "OFFER_DAYS": _whole(1),
     "FEED_REFRESH_MINUTES": _whole(1),
     "FEED_ALARM_MINUTES": _whole(0),
@@ -162,6 +207,9 @@ CHECKS: dict[str, Any] = {
     "LOGIN_LOCKOUT_AFTER": _whole(1),
     "LOGIN_LOCKOUT_SECONDS": _whole(1),
     "LOGIN_LOCKOUT_MAX_SECONDS": _whole(1),
+    "LOGIN_LOCKOUT_EMAIL_AFTER": _whole(1),
+    "STAFF_SESSION_IDLE_MINUTES": _whole(1),
+    "STAFF_SESSION_MAX_HOURS": _whole(1),
     "PROXY_FIX_X_FOR": _whole(0),
     "PROXY_FIX_X_PROTO": _whole(0),
 }
@@ -174,6 +222,12 @@ def config_problems(config: dict[str, Any]) -> list[str]:
         for name, check in CHECKS.items()
         if (message := check(config.get(name))) is not None
     ]
+    idle, most = config.get("STAFF_SESSION_IDLE_MINUTES"), config.get("STAFF_SESSION_MAX_HOURS")
+    if _whole(1)(idle) is None and _whole(1)(most) is None and idle > most * 60:
+        problems.append(
+            f"STAFF_SESSION_IDLE_MINUTES ({idle}) must not be longer than "
+            f"STAFF_SESSION_MAX_HOURS ({most}) in minutes"
+        )
     production = config.get("ENV") == "production"
     key = config.get("SECRET_KEY") or ""
     if production and (key == DEV_SECRET_KEY or len(key) < 32):
@@ -182,6 +236,7 @@ def config_problems(config: dict[str, Any]) -> list[str]:
             "    export SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')\n"
             "  or put SECRET_KEY = '...' in instance/config.py."
         )
+    problems += data_key_problems(config)
     try:
         driver = make_url(config["SQLALCHEMY_DATABASE_URI"]).drivername
     except ArgumentError:
@@ -201,6 +256,12 @@ def config_problems(config: dict[str, Any]) -> list[str]:
         )
     elif production and base.scheme != "https":
         problems.append("BASE_URL: production is served over TLS, so it starts with https://")
+    for host in config.get("TRUSTED_HOSTS") or ():
+        if not isinstance(host, str) or not HOST_NAME.fullmatch(host):
+            problems.append(
+                "TRUSTED_HOSTS holds host names such as ryhmat.example.fi, without a scheme, "
+                f"port or path, not {host!r}"
+            )
     if not isinstance(config.get("MAIL_FROM"), str) or "@" not in config["MAIL_FROM"]:
         problems.append(f"MAIL_FROM must be an email address, not {config.get('MAIL_FROM')!r}")
     if config.get("MAIL_BACKEND") == "smtp":

@@ -14,16 +14,23 @@ import secrets
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, unquote
 
 from flask import Flask, Response, g, request
 
 request_log = logging.getLogger("remote_groups.requests")
 
-# Private links: feeds, the applicant's status page, email subscriptions.
+# Private links: feeds, the applicant's status page, email subscriptions. Repeated slashes
+# reach the same pages (the router merges them).
 _TOKEN_IN_PATH = re.compile(
-    r"(/calendar/[pf]/|/applications/|/subscriptions/)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
+    r"(/calendar/+[pf]/+|/applications/+|/subscriptions/+)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
 )
 _TOKEN_IN_QUERY = re.compile(r"(token=)[^&#\s\"']+")
+# Where a log line's words part: a word with a percent escape is decoded before redaction,
+# since the server decodes ``/applications%2F<token>`` to the status page's path while access
+# logs write the request line as it came.
+_BETWEEN_WORDS = re.compile(r"([\s\"']+)")
+_MAX_DECODINGS = 4
 REDACTED = "…"
 # Loggers that write paths as the visitor typed them (the development server's access log,
 # gunicorn's if someone turns it on).
@@ -33,9 +40,34 @@ REQUEST_FIELDS = ("method", "path", "status", "duration_ms", "request_id")
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
-def redact_tokens(text: str) -> str:
+def _redact_plain(text: str) -> str:
     text = _TOKEN_IN_PATH.sub(rf"\g<1>{REDACTED}", text)
     return _TOKEN_IN_QUERY.sub(rf"\g<1>{REDACTED}", text)
+
+
+def _redact_encoded(word: str) -> str:
+    """A percent-encoded word that names a private link once decoded (also twice or more) is
+    written decoded and redacted; control characters and spaces stay escaped, so a decoded
+    ``%0A`` cannot start a forged log line."""
+    decoded = word
+    for _ in range(_MAX_DECODINGS):
+        decoded, previous = unquote(decoded), decoded
+        if decoded == previous:
+            break
+        redacted = _redact_plain(decoded)
+        if redacted != decoded:
+            return "".join(
+                char if char.isprintable() and not char.isspace() else quote(char)
+                for char in redacted
+            )
+    return word
+
+
+def redact_tokens(text: str) -> str:
+    if "%" in text:
+        words = _BETWEEN_WORDS.split(text)
+        text = "".join(_redact_encoded(word) if "%" in word else word for word in words)
+    return _redact_plain(text)
 
 
 class TokenFilter(logging.Filter):

@@ -47,10 +47,10 @@ def _sweep_and_deliver() -> None:
             break  # the queue is empty, or the mail server is struggling: wait a minute
 
 
-def _anonymize() -> None:
-    from remote_groups.applications.service import anonymize_expired
+def _apply_retention() -> None:
+    from remote_groups.retention import apply_retention
 
-    anonymize_expired()
+    apply_retention()
 
 
 def _forget_old_counters() -> None:
@@ -76,7 +76,7 @@ def add_jobs(app: Flask, scheduler: BaseScheduler) -> None:
     jobs: list[tuple[str, Callable[[], None], dict[str, Any]]] = [
         ("mail", _sweep_and_deliver, {"trigger": "interval", "minutes": 1}),
         ("expire_offers", _expire_offers, {"trigger": "interval", "minutes": 5}),
-        ("anonymize", _anonymize, {"trigger": "cron", "hour": 3, "minute": 15}),
+        ("retention", _apply_retention, {"trigger": "cron", "hour": 3, "minute": 15}),
         ("forget_old_counters", _forget_old_counters, {"trigger": "cron", "hour": 3, "minute": 30}),
     ]
     for job_id, job, when in jobs:

@@ -2,6 +2,13 @@
 
 The schema is built by running the Alembic migrations, so every run also tests them. Each test
 starts from empty tables. Under CI=true an unreachable PostgreSQL fails the run.
+
+Every test runs on a frozen clock (the autouse fixture ``now``): at ``NOW`` unless it chooses
+another instant with ``@pytest.mark.now(instant)`` or by parametrizing ``now`` indirectly, e.g.
+over ``CROSSINGS``. The clock ticks on from that instant, so code that measures elapsed time
+still works. Test data is built from that instant, never from the day the suite runs.
+Tests that start processes (``@pytest.mark.real_clock``: tests/fault/, tests/browser/) run on
+the real clock instead, because those processes cannot see a frozen one.
 """
 
 from __future__ import annotations
@@ -11,8 +18,10 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -22,12 +31,54 @@ from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
 from remote_groups.regions.models import Region, Role, User
+from remote_groups.types import utcnow
 from tests.pg_available import reachable
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
-# A fixed "now" for service-level tests, so dates in 2027 stay in the future forever.
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+# The instant every test runs at unless it chooses another: Monday 1 June 2026, 12:00 in
+# Helsinki (UTC+3). A year from it holds what a real year does, on purpose: the autumn clock
+# change (Sunday 2026-10-25), Christmas Eve on a Thursday, New Year, Epiphany on a Wednesday
+# (2027-01-06), the spring change (Sunday 2027-03-28), Easter and Ascension Day on a Thursday
+# (2027-05-06). Dates in 2027 that tests write out are in the future.
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+# Instants at which "now" itself crosses something, for tests about now (what the mail sweep
+# finds due, what the group page still shows as upcoming, whether applications are open):
+# parametrize ``now`` over them indirectly.
+CROSSINGS = {
+    # Clocks go 03:00 → 04:00 in 3½ hours: this time tomorrow is 23 hours away.
+    "eve-of-summer-time": datetime(2027, 3, 27, 23, 30, tzinfo=HELSINKI),
+    # Clocks go 04:00 → 03:00 in 4½ hours: this time tomorrow is 25 hours away.
+    "eve-of-winter-time": datetime(2027, 10, 30, 23, 30, tzinfo=HELSINKI),
+    # Half an hour to a new year; 21:30 in UTC.
+    "new-years-eve": datetime(2027, 12, 31, 23, 30, tzinfo=HELSINKI),
+    # Already 2028 in Helsinki, still 31 December 2027 (22:30) in UTC.
+    "new-year-in-helsinki-only": datetime(2028, 1, 1, 0, 30, tzinfo=HELSINKI),
+    # A day that a year ago or a year on does not have.
+    "leap-day": datetime(2028, 2, 29, 12, 0, tzinfo=HELSINKI),
+}
+
+
+@pytest.fixture(autouse=True)
+def now(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """The test's "now" in UTC. The clock (``datetime.now``, ``date.today``, ``time.time``, so
+    the app's ``utcnow()`` and ``formatting.today_in_helsinki()`` alike) is frozen there and
+    ticks on from it. The instant is, first found: the indirect parameter, the ``now``
+    marker's argument, or ``NOW``. Under ``real_clock`` nothing is frozen."""
+    if request.node.get_closest_marker("real_clock"):
+        yield utcnow()
+        return
+    marker = request.node.get_closest_marker("now")
+    instant = getattr(request, "param", None) or (marker.args[0] if marker else NOW)
+    with time_machine.travel(instant, tick=True):
+        yield instant.astimezone(UTC)
+
+
+def helsinki_date(instant: datetime) -> date:
+    return instant.astimezone(HELSINKI).date()
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -141,11 +192,13 @@ def make_group(regions: list[Region], now: datetime = NOW, **overrides: object) 
 def make_course_taking_applications(
     regions: list[Region], slug: str = "kurssi", capacity: int = 3
 ) -> RemoteGroup:
-    """A closed course whose application window is open today; it starts in two weeks."""
-    today = date.today()
+    """A closed course whose application window is open today; it starts in two weeks.
+    Dated from the app's clock: frozen by ``now``, or the real one in ``real_clock`` tests."""
+    now = utcnow()
+    today = helsinki_date(now)
     return make_group(
         regions,
-        now=datetime.now(UTC),
+        now=now,
         slug=slug,
         kind=GroupKind.closed,
         capacity=capacity,
@@ -157,8 +210,10 @@ def make_course_taking_applications(
 
 
 @pytest.fixture
-def world(app: Flask) -> dict[str, object]:
-    """Three regions taking part in one group, a fourth outside it, and staff of each."""
+def world(app: Flask, now: datetime) -> dict[str, object]:
+    """Three regions taking part in one group, a fourth outside it, and staff of each. The
+    group meets on Thursdays for 52 weeks from today (also from a 29 February)."""
+    today = helsinki_date(now)
     with app.app_context():
         lu, siun, varha, outside = (
             make_region(s) for s in ("lansi-uusimaa", "siun-sote", "varha", "lappi")
@@ -170,9 +225,9 @@ def world(app: Flask) -> dict[str, object]:
         make_user("fac@lu.example.org", Role.facilitator, lu)
         group = make_group(
             [lu, siun, varha],
-            now=datetime.now(UTC),
-            term_start=date.today(),
-            term_end=date.today().replace(year=date.today().year + 1),
+            now=now,
+            term_start=today,
+            term_end=today + timedelta(weeks=52),
         )
         db.session.commit()
         return {"group_slug": group.slug}

@@ -3,7 +3,7 @@ errors are JSON, and /api/v1/openapi.json documents every route."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session
 from remote_groups.regions.models import Region
-from tests.conftest import login, make_group
+from tests.conftest import CROSSINGS, NOW, login, make_group
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 DEMO_REGIONS = ["lansi-uusimaa", "siun-sote", "varha"]
@@ -213,12 +213,17 @@ def test_demo_open_group_meets_at_13_local_time_in_winter_and_in_summer(app, cli
     assert {s.strftime("%H:%M") for s in starts} == {"13:00"}
 
 
-def test_demo_course_has_ten_scheduled_sessions_ten_places_and_open_applications(app, client):
+@pytest.mark.parametrize(
+    "now", [NOW, *CROSSINGS.values()], ids=["default", *CROSSINGS], indirect=True
+)
+def test_demo_course_has_ten_scheduled_sessions_ten_places_and_open_applications(app, client, now):
+    """The demo is dated from the day it is loaded: also on a night the clocks change, at New
+    Year, on a leap day."""
     load_demo_data(app)
     course = client.get("/api/v1/groups/hyvinvointikurssi").get_json()
     assert course["kind"] == "closed"
     assert course["capacity"] == 10
-    today = datetime.now(UTC).astimezone(HELSINKI).date()
+    today = now.astimezone(HELSINKI).date()
     window = course["application_window"]
     assert date.fromisoformat(window["opens"]) <= today <= date.fromisoformat(window["closes"])
     scheduled = [i for i in sessions_of(client, "hyvinvointikurssi") if i["status"] == "scheduled"]
@@ -272,7 +277,9 @@ def test_a_coordinator_creates_a_group_which_then_can_be_read(app, client, world
     created = response.get_json()
     assert created["slug"] == "new-group"
     assert created["owner_region"] == "lansi-uusimaa"
-    assert created["regions"] == ["lansi-uusimaa", "siun-sote"]
+    # siun-sote is invited: it takes part once its own coordinator accepts.
+    assert created["regions"] == ["lansi-uusimaa"]
+    assert created.pop("invited_regions") == ["siun-sote"]
     assert client.get("/api/v1/groups/new-group").get_json() == created
     assert "new-group" in slugs_of(client.get("/api/v1/groups"))
 

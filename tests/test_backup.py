@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import stat
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
+from cryptography.fernet import Fernet
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from remote_groups import backup
 from remote_groups.applications.models import (
@@ -166,7 +168,7 @@ def sessions_as_seen(app: Flask) -> list[tuple[Any, ...]]:
         ]
 
 
-def session_uids(app: Flask) -> dict[tuple[str, date], Any]:
+def session_uids(app: Flask) -> dict[tuple[str, date], str]:
     """Each session's calendar UID by group slug and occurrence date."""
     with app.app_context():
         return {
@@ -301,7 +303,7 @@ def test_every_column_is_exported_except_ids_foreign_keys_and_tokens():
     }
     left_out = {  # foreign keys travel as slugs and emails beside the fields
         Region: {"id"},
-        User: {"id", "region_id", "feed_token"},
+        User: {"id", "region_id", "feed_token", "session_version"},
         Blackout: {"id", "region_id", "created_by_id"},
         RemoteGroup: {"id", "owner_region_id"},
         Session: {"id", "group_id", "host_region_id", "lead_facilitator_id"},
@@ -339,8 +341,7 @@ def test_imported_sessions_keep_their_calendar_uids(app, source, tmp_path):
     assert import_document(app, tmp_path, document).exit_code == 0
     assert session_uids(app) == before
     assert [s["uid"] for s in document["sessions"]] == [
-        str(before[(s["group"], date.fromisoformat(s["occurrence_date"]))])
-        for s in document["sessions"]
+        before[(s["group"], date.fromisoformat(s["occurrence_date"]))] for s in document["sessions"]
     ]
 
 
@@ -353,7 +354,8 @@ def test_a_document_without_session_uids_imports_and_gives_each_session_a_new_on
     assert result.exit_code == 0, result.output
     uids = list(session_uids(app).values())
     assert len(uids) == len(exported["sessions"])
-    assert None not in uids and len(set(uids)) == len(uids)
+    assert len(set(uids)) == len(uids)
+    assert {uuid.UUID(uid).version for uid in uids} == {4}
 
 
 def test_imported_staff_log_in_with_their_old_password(app, client, exported, tmp_path):
@@ -428,10 +430,35 @@ def test_import_refuses_a_session_uid_given_twice(app, exported, tmp_path):
     assert f"sessions[3].uid: '{exported['sessions'][1]['uid']}' appears twice" in output
 
 
-def test_import_refuses_a_session_uid_that_is_not_a_uuid(app, exported, tmp_path):
-    exported["sessions"][2]["uid"] = "session-17@127.0.0.1"
+def test_import_keeps_the_uid_a_session_from_before_0006_was_published_with(
+    app, exported, tmp_path
+):
+    """Such a session kept ``session-<id>@<host>`` at the upgrade; its id here is another."""
+    legacy = exported["sessions"][2]
+    legacy["uid"] = "session-17@ryhmat.example.fi"
+    result = import_document(app, tmp_path, exported)
+    assert result.exit_code == 0, result.output
+    key = (legacy["group"], date.fromisoformat(legacy["occurrence_date"]))
+    assert session_uids(app)[key] == "session-17@ryhmat.example.fi"
+
+
+@pytest.mark.parametrize(
+    "uid",
+    ["", "session-17@ryhmat.example.fi ", "session 17", "session-17\r\nDTSTART:2027", "a\tb"],
+    ids=["empty", "trailing-space", "space", "two-lines", "tab"],
+)
+def test_import_refuses_a_session_uid_that_is_not_one_line_without_spaces(
+    app, exported, tmp_path, uid
+):
+    exported["sessions"][2]["uid"] = uid
     output = refused(app, tmp_path, exported)
-    assert "sessions[2].uid: badly formed hexadecimal UUID string" in output
+    assert f"sessions[2].uid: {uid!r} is not a calendar UID" in output
+
+
+def test_import_refuses_a_session_uid_longer_than_255_characters(app, exported, tmp_path):
+    exported["sessions"][2]["uid"] = "x" * 256
+    output = refused(app, tmp_path, exported)
+    assert "sessions[2].uid: longer than 255 characters" in output
 
 
 def test_import_refuses_users_who_already_exist_and_lists_them(app, exported, tmp_path):
@@ -477,3 +504,22 @@ def test_import_refuses_a_file_that_is_not_json(app, tmp_path):
     result = run(app, "data", "import-region", str(path))
     assert result.exit_code != 0
     assert "is not a JSON document" in result.output
+
+
+def test_the_export_holds_plain_needs_and_the_import_encrypts_them_with_its_own_key(
+    app, source, tmp_path, monkeypatch
+):
+    """The file is the sensitive copy (README); the database never holds the needs in plain
+    text, also when the importing installation has other data keys than the exporting one."""
+    document = export(app, tmp_path, "--with-applications")
+    assert document["applications"][0]["needs"] == "Tarvitsen avustajan."
+    partner_installation(app)
+    new_key = Fernet.generate_key()
+    monkeypatch.setitem(app.config, "DATA_KEYS", new_key.decode())
+
+    assert import_document(app, tmp_path, document).exit_code == 0
+
+    with app.app_context(), db.engine.connect() as connection:
+        stored = connection.scalar(text("SELECT needs FROM applications"))
+    assert "avustaja" not in stored
+    assert Fernet(new_key).decrypt(stored.encode()).decode() == "Tarvitsen avustajan."

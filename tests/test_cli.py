@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,15 +16,26 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
+from icalendar import Calendar
 from sqlalchemy import func, inspect, select, text
 
+from remote_groups.calendar import service as calendar_service
 from remote_groups.extensions import db
+from remote_groups.groups import service as group_service
 from remote_groups.groups.models import RemoteGroup, Session, session_co_facilitators
 from remote_groups.groups.schedule import Occurrence, Skip, occurrences
 from remote_groups.mail.models import OutboxMessage
 from remote_groups.mail.service import RenderedMessage, enqueue
 from remote_groups.regions.models import Region, Role, User
-from tests.conftest import PASSWORD, csrf_token, make_group, make_region, make_user
+from tests.conftest import (
+    NOW,
+    PASSWORD,
+    csrf_token,
+    group_values,
+    make_group,
+    make_region,
+    make_user,
+)
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 LOGIN_LINE = re.compile(r"^\s+(admin|coordinator|facilitator)\s+(\S+@\S+)\s+(\S+)\s*$", re.M)
@@ -261,6 +274,63 @@ def test_upgrading_to_0006_gives_each_session_its_own_uid_and_keeps_its_links(
         uids = list(db.session.scalars(select(Session.uid)))
     assert links_and_sessions(app) == before_stable_identities
     assert None not in uids and len(set(uids)) == len(uids) > 1
+
+
+def served_uids(client: FlaskClient, slug: str) -> list[str]:
+    """The UIDs of the group's feed as a subscribed calendar reads them, built afresh."""
+    calendar_service.built_feeds.clear()
+    response = client.get(f"/calendar/groups/{slug}.ics")
+    assert response.status_code == 200
+    return [str(event["UID"]) for event in Calendar.from_ical(response.data).walk("VEVENT")]
+
+
+def legacy_uids(app: Flask, host: str) -> dict[int, str]:
+    """The UID the code before 0006 published for each session: ``session-<id>@<host>``."""
+    with app.app_context():
+        ids = db.session.scalars(select(Session.id))
+        return {session_id: f"session-{session_id}@{host}" for session_id in ids}
+
+
+def test_upgrading_to_0006_keeps_the_uid_each_session_was_published_with(
+    app, client, before_stable_identities, monkeypatch
+):
+    """Subscribed calendars and mailed invitations hold ``session-<id>@<host of BASE_URL>``
+    (the host as the old code took it: lower case, no port): a new UID would turn the next
+    update into a second event."""
+    monkeypatch.setitem(app.config, "BASE_URL", "https://Ryhmat.Example.FI:8443/palvelu")
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        stored = dict(db.session.execute(select(Session.id, Session.uid)).all())
+    assert stored == legacy_uids(app, "ryhmat.example.fi")
+    served = served_uids(client, "test-group")
+    assert served and set(served) <= set(stored.values())
+
+
+def test_legacy_uids_stay_when_base_url_changes_after_the_upgrade(
+    app, client, before_stable_identities, monkeypatch
+):
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+    monkeypatch.setitem(app.config, "BASE_URL", "https://uusi.example.fi")
+    served = served_uids(client, "test-group")
+    assert served and set(served) <= set(legacy_uids(app, "127.0.0.1").values())
+
+
+def test_sessions_made_after_the_upgrade_get_random_uuids_beside_the_legacy_ones(
+    app, before_stable_identities
+):
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        legacy = legacy_uids(app, "127.0.0.1")
+        group = db.session.scalar(select(RemoteGroup))
+        longer = group_values(term_end=date(2027, 12, 31))
+        group_service.save_group(group, longer, group.regions, group.regions[0], NOW)
+        db.session.commit()
+        stored = dict(db.session.execute(select(Session.id, Session.uid)).all())
+    new = {key: uid for key, uid in stored.items() if key not in legacy}
+    assert {key: stored[key] for key in legacy} == legacy
+    assert len(new) > 20
+    assert {uuid.UUID(uid).version for uid in new.values()} == {4}
 
 
 def test_upgrading_to_0006_gives_a_queued_message_the_message_id_it_had(

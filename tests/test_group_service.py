@@ -1,5 +1,6 @@
 """Group saving and session regeneration: what changes and, above all, what must not."""
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -120,12 +121,15 @@ def test_a_date_returning_to_the_schedule_is_restored(regions):
     assert last.status == SessionStatus.scheduled and last.sequence == 2
 
 
-def test_every_new_session_gets_a_calendar_uid_of_its_own(regions):
+def test_every_new_session_gets_a_random_uuid_of_its_own_as_its_calendar_uid(regions):
     group = make_group(regions, term_start=date(2027, 1, 1), term_end=date(2027, 6, 30))
+    db.session.flush()
+    db.session.expire_all()
     uids = [s.uid for s in group.sessions]
     assert len(uids) > 20
     assert len(set(uids)) == len(uids)
-    assert {uid.version for uid in uids} == {4}
+    assert all(uid == str(uuid.UUID(uid)) for uid in uids)  # stored as text, canonical form
+    assert {uuid.UUID(uid).version for uid in uids} == {4}
 
 
 def test_the_database_refuses_two_sessions_with_one_uid(regions):
@@ -147,6 +151,23 @@ def test_regenerating_keeps_the_uid_of_every_session_that_stays(regions):
     assert {s.starts_at.hour for s in sessions.values() if not s.cancelled} == {13}  # 15 EET
     assert sessions[date(2027, 3, 25)].cancelled
     assert {day: session.uid for day, session in sessions.items()} == uids
+
+
+def test_regenerating_keeps_a_uid_from_before_0006_as_it_was_published(regions):
+    """A session that existed before migration 0006 has ``session-<id>@<host>``, not a UUID;
+    regeneration updates it in place like any other."""
+    group = make_group(regions, term_start=date(2027, 1, 1), term_end=date(2027, 3, 31))
+    db.session.flush()
+    legacy = by_day(group)[date(2027, 1, 14)]
+    legacy.uid = f"session-{legacy.id}@ryhmat.example.fi"
+    db.session.flush()
+    changed = group_values(start_time=time(15, 0), term_end=date(2027, 3, 31))
+    service.save_group(group, changed, regions, regions[0], LATER)
+    db.session.flush()
+    db.session.expire_all()
+    moved = by_day(group)[date(2027, 1, 14)]
+    assert moved.starts_at.hour == 13  # 15 EET
+    assert moved.uid == f"session-{moved.id}@ryhmat.example.fi"
 
 
 def test_cancelling_records_the_reason_and_can_be_undone(regions):

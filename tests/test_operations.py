@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from remote_groups import create_app
@@ -82,6 +83,7 @@ def test_a_complete_production_configuration_starts(clean_environment):
     clean_environment.setenv("REMOTE_GROUPS_BASE_URL", "https://ryhmat.example.fi")
     clean_environment.setenv("REMOTE_GROUPS_MAIL_BACKEND", "smtp")
     clean_environment.setenv("REMOTE_GROUPS_SMTP_HOST", "smtp.example.fi")
+    clean_environment.setenv("REMOTE_GROUPS_DATA_KEYS", Fernet.generate_key().decode())
     app = create_app()
     assert app.config["LOG_FORMAT"] == "json"
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -14,7 +14,15 @@ from remote_groups.regions.models import Role, User
 from remote_groups.rotation import service
 from remote_groups.rotation.models import SwapRequest, SwapStatus
 from remote_groups.service import ServiceError
-from tests.conftest import NOW, csrf_token, login, make_group, make_region, make_user
+from tests.conftest import (
+    NOW,
+    csrf_token,
+    helsinki_date,
+    login,
+    make_group,
+    make_region,
+    make_user,
+)
 
 REGIONS = ("lansi-uusimaa", "siun-sote", "varha")
 
@@ -229,7 +237,9 @@ def test_swap_messages_reach_the_outbox_in_each_recipients_language(pilot, app):
 
 
 @pytest.fixture
-def staffed(app):
+def staffed(app, now):
+    """Two regions' staff and a group meeting on Thursdays from tomorrow for four months."""
+    today = helsinki_date(now)
     with app.app_context():
         regions = [make_region(slug) for slug in REGIONS]
         db.session.flush()
@@ -237,10 +247,9 @@ def staffed(app):
         make_user("coord@siun.example.org", Role.coordinator, regions[1])
         make_user("fac@lu.example.org", Role.facilitator, regions[0])
         make_user("fac@siun.example.org", Role.facilitator, regions[1])
-        today = date.today()
         make_group(
             regions,
-            now=datetime.now(UTC),
+            now=now,
             term_start=today + timedelta(days=1),
             term_end=today + timedelta(days=120),
         )

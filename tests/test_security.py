@@ -250,9 +250,9 @@ def test_a_locked_out_login_refuses_even_the_right_password(client, app, world):
 
 
 def test_a_locked_out_login_stays_locked_for_its_backoff_then_opens(
-    client, app, world, monkeypatch
+    client, app, world, monkeypatch, now
 ):
-    start = datetime.now(UTC)
+    start = now
     monkeypatch.setattr(throttle, "utcnow", lambda: start)
     fail_until_locked(client, app)
     first_lock = app.config["LOGIN_LOCKOUT_SECONDS"]
@@ -262,8 +262,8 @@ def test_a_locked_out_login_stays_locked_for_its_backoff_then_opens(
     assert post_login(client, PASSWORD).status_code == 302
 
 
-def test_another_failure_after_a_lock_doubles_the_wait(client, app, world, monkeypatch):
-    start = datetime.now(UTC)
+def test_another_failure_after_a_lock_doubles_the_wait(client, app, world, monkeypatch, now):
+    start = now
     monkeypatch.setattr(throttle, "utcnow", lambda: start)
     fail_until_locked(client, app)
     later = start + timedelta(seconds=app.config["LOGIN_LOCKOUT_SECONDS"] + 1)

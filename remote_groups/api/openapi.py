@@ -114,7 +114,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _ok(_items("Session")),
-                        "400": _ok(_ref("Error"), "Bad date"),
+                        "400": _ok(_ref("Error"), "Not a date, or outside 2000-01-01…2099-12-31"),
                         "404": _NOT_FOUND,
                     },
                 }
@@ -161,6 +161,12 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Region slugs in turn order",
                         },
                         "owner_region": {"type": "string"},
+                        "invited_regions": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Only in the answer to POST /groups: the regions "
+                            "invited, which take part once their own coordinator accepts",
+                        },
                         "capacity": {"type": ["integer", "null"]},
                         "application_window": {"type": "object"},
                         "url": {"type": "string", "format": "uri"},
@@ -193,8 +199,18 @@ def openapi_document() -> dict[str, Any]:
                         "duration_minutes": {"type": "integer", "minimum": 1, "maximum": 480},
                         "term_start": {"type": "string", "format": "date"},
                         "term_end": {"type": "string", "format": "date"},
-                        "regions": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        "owner_region": {"type": "string"},
+                        "regions": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "minItems": 1,
+                            "description": "Region slugs in turn order, the owner among them; "
+                            "the others are invited (see invited_regions)",
+                        },
+                        "owner_region": {
+                            "type": "string",
+                            "description": "Default: the coordinator's own region (the only one "
+                            "a coordinator may give); for an administrator, the first region",
+                        },
                         "capacity": {"type": "integer", "minimum": 1},
                         "application_opens": {"type": "string", "format": "date"},
                         "application_closes": {"type": "string", "format": "date"},

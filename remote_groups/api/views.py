@@ -1,5 +1,5 @@
 """The JSON API. Reading is public; creating a group needs a logged-in coordinator or admin
-and validates through the same form as the staff page."""
+and validates through the same form, and the same authority rule, as the staff page."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from remote_groups.groups.forms import GroupForm
 from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.regions.models import Region
 from remote_groups.regions.permissions import can_create_groups
+from remote_groups.security.input_limits import SUPPORTED_DATES
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -125,9 +126,13 @@ def _date_arg(name: str) -> date | None:
     if raw is None:
         return None
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         abort(api_error(400, f"{name} must be a date like 2027-01-31"))
+    first, last = SUPPORTED_DATES
+    if not first <= value <= last:
+        abort(api_error(400, f"{name} must be a date from {first} to {last}"))
+    return value
 
 
 @bp.get("/groups/<slug>/sessions")
@@ -174,20 +179,23 @@ def create_group() -> ResponseReturnValue:
     if not form.validate():
         fields = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
         return api_error(422, "invalid group", fields)
-    owner_slug = form.owner_region.data or (
-        current_user.region.slug if current_user.region else form.regions.data[0]
-    )
-    if not current_user.is_admin and current_user.region and owner_slug != current_user.region.slug:
-        return api_error(403, "coordinators create groups of their own region")
     try:
-        saved = service.save_group(
+        saved = service.save_group_as(
+            current_user,
             None,
             {name: form[name].data for name in service.GROUP_FIELDS},
-            service.regions_by_slug(form.regions.data),
-            service.regions_by_slug([owner_slug])[0],
+            form.regions.data,
+            form.owner_region.data,
         )
         db.session.commit()
     except service.ServiceError as error:
         db.session.rollback()
-        return api_error(422, "invalid group", {error.field or "slug": [str(error.message)]})
-    return jsonify(group_json(saved)), 201
+        status, summary = (
+            (403, str(error.message))
+            if isinstance(error, service.NotAllowed)
+            else (422, "invalid group")
+        )
+        return api_error(status, summary, {error.field or "slug": [str(error.message)]})
+    created = group_json(saved)
+    created["invited_regions"] = [i.region.slug for i in saved.pending_invitations]
+    return jsonify(created), 201

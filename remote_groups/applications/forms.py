@@ -16,18 +16,22 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from remote_groups.groups.forms import REQUIRED, email_field
+from remote_groups.security.input_limits import record_id, single_line
 
 PHONE_PATTERN = r"^\+?[0-9 ()-]{5,30}$"
 
 
 class ContactForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    name = StringField(
+        _l("Your name"), validators=[DataRequired(REQUIRED), Length(max=120), single_line]
+    )
     email = email_field(_l("Email"), description=_l("We send the answer to this address."))
     phone = TelField(
         _l("Phone number (optional)"),
         validators=[
             Optional(),
             Length(max=40),
+            single_line,
             Regexp(PHONE_PATTERN, message=_l("Check the phone number: digits, spaces and +.")),
         ],
     )
@@ -84,11 +88,13 @@ class DecisionForm(FlaskForm):
 
 
 class BulkDecisionForm(DecisionForm):
-    applications = SelectMultipleField(_l("Applications"), coerce=int, validate_choice=False)
+    applications = SelectMultipleField(_l("Applications"), coerce=record_id, validate_choice=False)
 
 
 class SelectionForm(FlaskForm):
-    accept = SelectMultipleField(_l("Accept these applicants"), coerce=int, validate_choice=False)
+    accept = SelectMultipleField(
+        _l("Accept these applicants"), coerce=record_id, validate_choice=False
+    )
 
 
 class ReviewFilterForm(FlaskForm):

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from remote_groups.encryption import EncryptedText
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup
 from remote_groups.regions.models import Region, User, new_token
@@ -28,11 +29,15 @@ DECIDED = (ApplicationStatus.accepted, ApplicationStatus.rejected, ApplicationSt
 
 class Application(db.Model):
     """An application to a closed course. Holds personal and possibly health-related data:
-    ``needs`` is shown only to the course's coordinators and everything personal is
-    anonymized after the retention period."""
+    ``needs`` is shown only to the course's coordinators and is encrypted at rest; everything
+    personal, and every mail about the application in the outbox, is anonymized after the
+    retention period."""
 
     __tablename__ = "applications"
-    __table_args__ = (UniqueConstraint("group_id", "email", name="one_per_email"),)
+    # Not unique: people who share an address (a group home) apply each with their own name.
+    # One person applies once (applications.service.same_person, checked under the course's
+    # lock).
+    __table_args__ = (Index("ix_applications_group_id_email", "group_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(
@@ -43,7 +48,9 @@ class Application(db.Model):
     phone: Mapped[str | None] = mapped_column(String(40))
     home_region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
     language: Mapped[str] = mapped_column(String(2))
-    needs: Mapped[str | None] = mapped_column(Text)
+    # Health data: encrypted at rest, and loaded only when read, so that a missing data key
+    # stops only the pages that show it (remote_groups.encryption).
+    needs: Mapped[str | None] = mapped_column(EncryptedText("applications.needs"), deferred=True)
     motivation: Mapped[str] = mapped_column(Text)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[ApplicationStatus] = mapped_column(

@@ -7,9 +7,8 @@ a time), so concurrent acceptances can never exceed the capacity.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,9 +16,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, literal, select
 
 from remote_groups.applications.models import (
     SEAT_TAKING,
@@ -34,11 +33,13 @@ from remote_groups.applications.selection import (
     next_offer,
     suggest_selection,
 )
+from remote_groups.applications.spreadsheet import spreadsheet_csv
 from remote_groups.extensions import db
 from remote_groups.formatting import value_in_helsinki
 from remote_groups.groups.models import GroupKind, RemoteGroup
+from remote_groups.mail.retention import redact_messages_about
 from remote_groups.mail.service import enqueue, render_message
-from remote_groups.regions.models import Region, User
+from remote_groups.regions.models import Region, User, new_token
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
@@ -57,7 +58,9 @@ ALLOWED_DECISIONS = {
 
 
 class DuplicateApplication(ServiceError):
-    """The email has applied to this course already; the caller re-sends the status link."""
+    """This person (:func:`same_person`) has applied to this course already. The caller answers
+    as if the application were new and mails the existing one's status link, so that nobody
+    learns from the answer whether someone applied."""
 
     def __init__(self, existing: Application):
         super().__init__(_l("You have already applied to this course."), "email")
@@ -120,6 +123,7 @@ def _notify(application: Application, kind: str, version: str = "", **context: A
         recipient=application.email,
         language=application.language,
         message=message,
+        application_id=application.id,
     )
 
 
@@ -137,15 +141,14 @@ def submit_application(
     region = next((r for r in group.regions if r.slug == data.home_region), None)
     if region is None:
         raise ServiceError(_l("Choose a region that takes part in the course."), "home_region")
-    email = data.email.strip().lower()
-    existing = db.session.scalar(
-        select(Application).where(Application.group_id == group.id, Application.email == email)
-    )
+    email, name = data.email.strip().lower(), data.name.strip()
+    lock_course(group.id)  # a twin sent at the same moment waits here, then finds this one
+    existing = _application_of(group.id, name, email)
     if existing is not None:
         raise DuplicateApplication(existing)
     application = Application(
         group=group,
-        name=data.name.strip(),
+        name=name,
         email=email,
         phone=(data.phone or "").strip() or None,
         home_region=region,
@@ -156,17 +159,8 @@ def submit_application(
         status=ApplicationStatus.submitted,
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(application)
-            db.session.flush()
-    except IntegrityError:  # a twin submitted at the same moment won the unique key
-        existing = db.session.scalar(
-            select(Application).where(Application.group_id == group.id, Application.email == email)
-        )
-        if existing is None:
-            raise
-        raise DuplicateApplication(existing) from None
+    db.session.add(application)
+    db.session.flush()
     application.decisions.append(
         ApplicationDecision(
             from_status=None, to_status=ApplicationStatus.submitted, actor="applicant", at=now
@@ -175,6 +169,30 @@ def submit_application(
     _notify(application, "received")
     log.info("application %s received for group %s", application.id, group.id)
     return application
+
+
+def same_person(name: str, other: str) -> bool:
+    """Two names of one applicant: alike but for case, spacing and Unicode form.
+
+    An application is one person's: the same email with another name is another person
+    sharing an address (the residents of a group home, a family), who may apply too.
+    """
+
+    def key(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+    return key(name) == key(other)
+
+
+def _application_of(
+    group_id: int, name: str, email: str, other_than: int | None = None
+) -> Application | None:
+    """This person's application to the course, if any (``email`` lower-case)."""
+    query = select(Application).where(Application.group_id == group_id, Application.email == email)
+    if other_than is not None:
+        query = query.where(Application.id != other_than)
+    same_address = db.session.scalars(query.order_by(Application.id))
+    return next((a for a in same_address if same_person(a.name, name)), None)
 
 
 def resend_status_link(application: Application, now: datetime | None = None) -> None:
@@ -195,17 +213,12 @@ def application_by_token(token: str) -> Application | None:
 def update_contact(application: Application, name: str, email: str, phone: str | None) -> None:
     if application.status == ApplicationStatus.withdrawn:
         raise ServiceError(_l("A withdrawn application cannot be changed."))
-    email = email.strip().lower()
-    clash = db.session.scalar(
-        select(Application.id).where(
-            Application.group_id == application.group_id,
-            Application.email == email,
-            Application.id != application.id,
+    email, name = email.strip().lower(), name.strip()
+    if _application_of(application.group_id, name, email, other_than=application.id):
+        raise ServiceError(
+            _l("Another application to this course has that name and email."), "email"
         )
-    )
-    if clash:
-        raise ServiceError(_l("Another application to this course uses that email."), "email")
-    application.name, application.email = name.strip(), email
+    application.name, application.email = name, email
     application.phone = (phone or "").strip() or None
 
 
@@ -226,9 +239,11 @@ def withdraw(application: Application, now: datetime | None = None) -> Applicati
     return offer_next_seat(group, now) if had_seat else None
 
 
-def delete_before_decision(application: Application) -> None:
+def delete_before_decision(application: Application, now: datetime | None = None) -> None:
+    """The applicant deletes their application, and with it the mail about it."""
     if application.status != ApplicationStatus.submitted:
         raise ServiceError(_l("You can delete the application only before a decision."))
+    redact_messages_about(select(literal(application.id)), now or utcnow())
     db.session.delete(application)
 
 
@@ -298,7 +313,7 @@ def _invite_to_next_sessions(application: Application, now: datetime) -> None:
     sends the rest a week ahead of each session."""
     from remote_groups.mail.sweep import INVITE_AHEAD, Recipient, invite
 
-    person = Recipient(application.email, application.language, application.name, "participant")
+    person = Recipient.participant(application)
     for session in application.group.sessions:
         if not session.cancelled and now < session.starts_at <= now + INVITE_AHEAD:
             invite(session, person)
@@ -484,7 +499,10 @@ def expire_offers(now: datetime | None = None) -> int:
 
 def anonymize_expired(now: datetime | None = None, retention_days: int | None = None) -> int:
     """Remove personal data of applications to courses that ended ``retention_days`` ago,
-    counted in Helsinki days, as the courses' end dates are."""
+    counted in Helsinki days, as the courses' end dates are, and every copy of it in the
+    outbox: the mail about anonymized applications is redacted (also mail linked to ones
+    anonymized before it was linked, e.g. by the 0008 migration's backfill). The status
+    token is replaced too: its old value is in mail the applicant holds."""
     now = now or utcnow()
     days = retention_days if retention_days is not None else current_app.config["RETENTION_DAYS"]
     cutoff = value_in_helsinki(now) - timedelta(days=int(days))
@@ -501,40 +519,42 @@ def anonymize_expired(now: datetime | None = None, retention_days: int | None = 
         application.phone = None
         application.needs = None
         application.motivation = ""
+        application.status_token = new_token()
         application.anonymized_at = now
         for decision in application.decisions:
             decision.message = None
         if application.participant is not None:
             db.session.delete(application.participant)
+    db.session.flush()
+    redact_messages_about(select(Application.id).where(Application.anonymized_at.is_not(None)), now)
     log.info("anonymized %d applications", len(due))
     return len(due)
 
 
-CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> str:
-    """A spreadsheet-safe cell: formulas are neutralized with a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_DANGEROUS) else text
+# The participants file's columns, in the coordinator's language.
+PARTICIPANT_COLUMNS = (_l("Name"), _l("Email"), _l("Phone"), _l("Region"), _l("Language"))
+NEEDS_COLUMN = _l("What helps them take part")
 
 
 def participants_csv(group: RemoteGroup, locale: str, include_needs: bool = False) -> str:
+    """The accepted participants as a spreadsheet file (:mod:`spreadsheet`), headed in
+    ``locale``."""
     accepted = db.session.scalars(
         select(Application)
         .where(Application.group_id == group.id, Application.status == ApplicationStatus.accepted)
         .order_by(Application.name)
     )
-    header = ["name", "email", "phone", "region", "language"] + (["needs"] if include_needs else [])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
+    with force_locale(locale):
+        header = [str(label) for label in PARTICIPANT_COLUMNS]
+        if include_needs:
+            header.append(str(NEEDS_COLUMN))
+    rows = []
     for a in accepted:
         row = [a.name, a.email, a.phone, a.home_region.name(locale).text, a.language]
         if include_needs:
             row.append(a.needs)
-        writer.writerow([csv_cell(value) for value in row])
-    return out.getvalue()
+        rows.append(row)
+    return spreadsheet_csv(header, rows)
 
 
 def applications_for_review(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     Response,
@@ -10,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -26,19 +30,26 @@ from remote_groups.applications.forms import (
     SelectionForm,
 )
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.extensions import db
+from remote_groups.encryption import UndecryptableData
+from remote_groups.extensions import csrf, db
 from remote_groups.formatting import current_locale
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import GroupKind, RemoteGroup
 from remote_groups.regions.models import Role
-from remote_groups.regions.permissions import can_review_applications, require, roles_required
+from remote_groups.regions.permissions import (
+    can_read_application,
+    can_review_applications,
+    require,
+    roles_required,
+)
 from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 from remote_groups.web import commit_or_flash_error
 
 bp = Blueprint("applications", __name__)
+log = logging.getLogger(__name__)
 
 
 def _course_or_404(slug: str) -> RemoteGroup:
@@ -50,17 +61,36 @@ def _course_or_404(slug: str) -> RemoteGroup:
 
 @bp.after_request
 def no_store(response: Response) -> Response:
+    """Applicants' pages: never cached, and their addresses (a status page's holds its token)
+    never sent to another site. ``same-origin``, not ``no-referrer``: over HTTPS the CSRF
+    check refuses a form sent without a Referer from this site, so with ``no-referrer`` no
+    button of the status page worked."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
 # --- applicants -----------------------------------------------------------------------------
 
 
+# The address the received page names, kept in the visitor's session until it is shown once.
+APPLIED_TO = "applied_to"
+
+
 @bp.route("/groups/<slug>/apply", methods=["GET", "POST"])
+@csrf.exempt
 @rate_limited("apply", "RATE_LIMIT_APPLICATIONS")
 def apply(slug: str) -> ResponseReturnValue:
+    """The application form.
+
+    A new application and one this person has sent already get the same answer, a redirect
+    to the same page; only the mail differs (a receipt, or the existing application's link).
+    So the answer never tells anyone whether a person has applied to the course.
+
+    The form checks its own CSRF token (the view is exempt from the app-wide check, which
+    answers with an error page): when the session is gone (expired, cookies cleared), the
+    form comes back with everything typed and asks to send it again.
+    """
     group = _course_or_404(slug)
     now = utcnow()
     if not group.application_window_open(service.today_in(group, now)):
@@ -80,26 +110,28 @@ def apply(slug: str) -> ResponseReturnValue:
             motivation=form.motivation.data,
         )
         try:
-            application = service.submit_application(group, data, now)
+            service.submit_application(group, data, now)
             db.session.commit()
         except service.DuplicateApplication as duplicate:
             db.session.rollback()
             service.resend_status_link(duplicate.existing, now)
             db.session.commit()
-            return render_template("applications/duplicate.html", group=group), 409
         except ServiceError as error:
             db.session.rollback()
             form[error.field or "name"].errors = [error.message]
-        else:
-            return redirect(url_for("applications.received", token=application.status_token))
-    status = 422 if form.errors else 200
+        if not form.errors:
+            session[APPLIED_TO] = data.email.strip().lower()
+            return redirect(url_for("applications.received", slug=group.slug))
+    status = 400 if form.csrf_token.errors else 422 if form.errors else 200
     return render_template("applications/form.html", group=group, form=form), status
 
 
-@bp.get("/applications/<token>/received")
-def received(token: str) -> ResponseReturnValue:
-    application = service.application_by_token(token) or abort(404)
-    return render_template("applications/received.html", application=application)
+@bp.get("/groups/<slug>/apply/received")
+def received(slug: str) -> ResponseReturnValue:
+    """The same page after any application; the link to the application is in the mail."""
+    group = _course_or_404(slug)
+    email = session.pop(APPLIED_TO, None)
+    return render_template("applications/received.html", group=group, email=email)
 
 
 def _status_page(application: Application, contact_form: ContactForm, status: int = 200):
@@ -184,19 +216,31 @@ def _reviewable(slug: str) -> RemoteGroup:
     return group
 
 
+def _readable(
+    group: RemoteGroup, status: str | None, region: str | None, language: str | None
+) -> list[Application]:
+    return [
+        a
+        for a in service.applications_for_review(group, status, region, language)
+        if can_read_application(current_user, a)
+    ]
+
+
 @bp.get("/staff/courses/<slug>/applications")
 @roles_required(Role.coordinator)
 def review(slug: str) -> ResponseReturnValue:
-    group = _reviewable(slug)
+    """The course's coordinators list and decide; a coordinator whose region no longer takes
+    part lists their own clients' applications only, without deciding."""
+    group = _course_or_404(slug)
+    can_decide = can_review_applications(current_user, group)
+    require(can_decide or bool(_readable(group, None, None, None)))
     locale = current_locale()
     filters = ReviewFilterForm(request.args)
     filters.status.choices = [("", _("All"))] + [(s.value, s.label) for s in ApplicationStatus]
     filters.region.choices = [("", _("All"))] + [
         (r.slug, r.name(locale).text) for r in group.regions
     ]
-    applications = service.applications_for_review(
-        group, filters.status.data, filters.region.data, filters.language.data
-    )
+    applications = _readable(group, filters.status.data, filters.region.data, filters.language.data)
     return render_template(
         "applications/review.html",
         group=group,
@@ -204,6 +248,7 @@ def review(slug: str) -> ResponseReturnValue:
         filters=filters,
         bulk_form=BulkDecisionForm(),
         seats_taken=service.seats_taken(group.id),
+        can_decide=can_decide,
     )
 
 
@@ -211,8 +256,13 @@ def review(slug: str) -> ResponseReturnValue:
 @roles_required(Role.coordinator)
 def detail(application_id: int) -> ResponseReturnValue:
     application = db.session.get(Application, application_id) or abort(404)
-    require(can_review_applications(current_user, application.group))
-    return render_template("applications/detail.html", application=application, form=DecisionForm())
+    require(can_read_application(current_user, application))
+    return render_template(
+        "applications/detail.html",
+        application=application,
+        form=DecisionForm(),
+        can_decide=can_review_applications(current_user, application.group),
+    )
 
 
 @bp.post("/staff/applications/<int:application_id>/decide")
@@ -236,7 +286,10 @@ def decide(application_id: int) -> ResponseReturnValue:
         else:
             flash(_("The decision was saved and the applicant was told by email."))
             return redirect(url_for("applications.review", slug=application.group.slug))
-    return render_template("applications/detail.html", application=application, form=form), 422
+    page = render_template(
+        "applications/detail.html", application=application, form=form, can_decide=True
+    )
+    return page, 422
 
 
 @bp.post("/staff/courses/<slug>/applications/bulk")
@@ -298,7 +351,24 @@ def participants_csv(slug: str) -> ResponseReturnValue:
     include_needs = request.args.get("include_needs") == "1"
     body = service.participants_csv(group, current_locale(), include_needs)
     return Response(
-        "\ufeff" + body,  # a BOM, so spreadsheet programs read UTF-8 names right
+        body,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{group.slug}-participants.csv"'},
     )
+
+
+@dataclass(frozen=True)
+class ShownNeeds:
+    text: str | None
+    unreadable: bool = False
+
+
+@bp.app_template_global()
+def decrypted_needs(application: Application) -> ShownNeeds:
+    """An application's needs for the review page. A value no data key opens is shown as
+    unreadable (and logged), with the rest of the application, instead of a 500."""
+    try:
+        return ShownNeeds(application.needs)
+    except UndecryptableData:
+        log.exception("the needs of application %s cannot be decrypted", application.id)
+        return ShownNeeds(None, unreadable=True)

@@ -31,7 +31,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar import (
@@ -47,6 +46,7 @@ from icalendar import (
 )
 
 from remote_groups.calendar.vtimezone import vtimezone
+from remote_groups.validators import is_meeting_url
 
 __all__ = [
     "FEED_FORMAT_VERSION",
@@ -134,8 +134,9 @@ class FeedEvent:
 
     uid: str
     """Stable identifier, e.g. ``0b5c6f3e-8d1a-4c2e-9f7b-2a6d4e8c1b90`` (a
-    session's UUID); never changes for a session, otherwise clients show
-    duplicates instead of updating."""
+    session's stored UID: a random UUID, or ``session-<id>@<host>`` for a session
+    from before migration 0006); never changes for a session, otherwise clients
+    show duplicates instead of updating."""
     starts_at: datetime
     """Aware datetime in any zone; written as Europe/Helsinki wall-clock time."""
     ends_at: datetime
@@ -182,11 +183,10 @@ class FeedEvent:
 
 
 def _check_meeting_url(url: str) -> None:
-    """Only web links: the URL ends up clickable in clients, so ``javascript:``
-    or ``data:`` links must never get there, and whitespace would break the
-    content line."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc or any(c.isspace() for c in url):
+    """Only web links, by the rule the group form applies too
+    (:func:`remote_groups.validators.is_meeting_url`): the URL ends up clickable
+    in clients, and whitespace would break the content line."""
+    if not is_meeting_url(url):
         raise ValueError(f"meeting_url must be an http(s) link, got {url!r}")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ from remote_groups.groups.models import GroupKind, RemoteGroup, Session, session
 from remote_groups.i18n import SUPPORTED
 from remote_groups.regions.models import Region, Role, User, new_token
 from remote_groups.types import utcnow
+from remote_groups.validators import is_meeting_url
 
 FeedKind = Literal["group", "participant", "facilitator", "region"]
 Selection = Literal["group", "host_region", "facilitator"]
@@ -49,6 +51,18 @@ MAX_ALARM_MINUTES = 7 * 24 * 60
 #: new_token() gives 43 characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 64
 BUILT_FEEDS_KEPT = 64
+
+log = logging.getLogger(__name__)
+
+
+class UnusableMeetingLink(Exception):
+    """A group's stored meeting link breaks the rule calendars need (:func:`is_meeting_url`),
+    as a row saved before the group form applied it may: an invitation to its sessions is
+    held back until someone fixes the link (see :func:`session_invitation`)."""
+
+    def __init__(self, group_id: int) -> None:
+        super().__init__(f"group {group_id} has a meeting link calendars cannot carry")
+        self.group_id = group_id
 
 
 @dataclass(frozen=True)
@@ -433,7 +447,7 @@ def _feed_names(spec: FeedSpec) -> tuple[str, str]:
     if spec.selection == "group":
         group = db.session.get(RemoteGroup, spec.selected_id)
         assert group is not None
-        page = _public_url(url_for("groups.group_page", slug=group.slug))
+        page = url_for("groups.group_page", slug=group.slug, _external=True)
         description = str(group.description(language))
         return str(group.title(language)) or group.slug, "\n\n".join(
             part for part in (description, page) if part
@@ -443,12 +457,6 @@ def _feed_names(spec: FeedSpec) -> tuple[str, str]:
     region = db.session.get(Region, spec.selected_id)
     assert region is not None
     return f"{_('Our turns')} – {region.name(language)}", ""
-
-
-def _public_url(path: str) -> str:
-    """An absolute link from BASE_URL, not from the request's Host, so that the same
-    version always gives the same bytes."""
-    return _output_settings()[0].rstrip("/") + path
 
 
 def _event_description(session: Session, spec: FeedSpec) -> str:
@@ -473,29 +481,44 @@ def _event_description(session: Session, spec: FeedSpec) -> str:
 
 
 def _feed_event(session: Session, spec: FeedSpec) -> FeedEvent:
-    """One session as an event. Its UID is the session's UUID as it is, e.g.
-    ``0b5c6f3e-8d1a-4c2e-9f7b-2a6d4e8c1b90``, with no ``@host``: RFC 7986 (section 5.3)
-    recommends a random UUID and nothing that names a host, and the UUID is already
-    globally unique."""
+    """One session as an event. Its UID is the session's stored ``uid`` as it is: for a new
+    session a random UUID, e.g. ``0b5c6f3e-8d1a-4c2e-9f7b-2a6d4e8c1b90``, with no ``@host``
+    (RFC 7986, section 5.3, recommends a random UUID and nothing that names a host); for a
+    session that existed before migration 0006, the UID it was published with until then,
+    e.g. ``session-42@ryhmat.example.fi``, so that calendars holding it recognise updates.
+    Neither is computed here, so neither changes with BASE_URL."""
     group = session.group
     title = str(group.title(spec.language)) or group.slug
+    meeting_url = _meeting_url(group)
     return FeedEvent(
-        uid=str(session.uid),
+        uid=session.uid,
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         summary=f"{_('Cancelled')}: {title}" if session.cancelled else title,
         description=_event_description(session, spec),
-        meeting_url=group.meeting_url,
+        meeting_url=meeting_url,
         conference_label=_("Open the meeting link"),
-        location=group.meeting_url,
+        location=meeting_url,
         last_modified=max(session.updated_at, group.updated_at),
         cancelled=session.cancelled,
         sequence=session.sequence,
     )
 
 
+def _meeting_url(group: RemoteGroup) -> str | None:
+    """The group's meeting link, or None when calendars cannot carry it (a row saved before
+    the group form applied :func:`is_meeting_url`)."""
+    return group.meeting_url if is_meeting_url(group.meeting_url) else None
+
+
 def build_feed(spec: FeedSpec, version: FeedVersion) -> bytes:
-    """Load the feed's sessions and serialize them in the feed's language."""
+    """Load the feed's sessions and serialize them in the feed's language.
+
+    A session whose group has a meeting link calendars cannot carry stays in the feed, without
+    the link: the session still takes place, a calendar that holds it would delete it if it
+    went missing, and one bad row must not take the feed, or a region's feed of every group,
+    down with it. The group is logged (its id only) once per build, that is once per version.
+    """
     query = (
         select(Session)
         .where(_selected(spec.selection), _in_window())
@@ -513,6 +536,8 @@ def build_feed(spec: FeedSpec, version: FeedVersion) -> bytes:
     with force_locale(spec.language):
         name, description = _feed_names(spec)
         events = tuple(_feed_event(session, spec) for session in sessions)
+    for group_id in sorted({s.group_id for s in sessions if _meeting_url(s.group) is None}):
+        log.warning("feed built without the meeting link of group %d: not a usable link", group_id)
     feed = Feed(
         name=name,
         description=description,
@@ -570,7 +595,14 @@ def session_invitation(session: Session, recipient: str, language: str, method: 
     feeds, so an update or a cancellation by mail changes the same calendar entry.
 
     A ``CANCEL`` always says ``STATUS:CANCELLED``: it also removes a session that goes on
-    from the calendar of a participant who left the course."""
+    from the calendar of a participant who left the course.
+
+    When the group's meeting link is one calendars cannot carry, a ``CANCEL`` goes without
+    it, and anything else raises :class:`UnusableMeetingLink`: an invitation is how the link
+    gets into the participant's calendar, and one sent without it could not be followed by
+    one with it (the same SEQUENCE), so the caller holds it back until the link is fixed."""
+    if method != "CANCEL" and _meeting_url(session.group) is None:
+        raise UnusableMeetingLink(session.group_id)
     spec = FeedSpec("participant", 0, "group", session.group_id, language)
     with force_locale(language):
         event = replace(

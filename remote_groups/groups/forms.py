@@ -3,8 +3,8 @@ localized message exist once."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -35,9 +35,20 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from remote_groups.formatting import weekday_name
 from remote_groups.groups.models import MAX_DURATION_MINUTES, GroupKind, RotationPolicy
+from remote_groups.security.input_limits import database_integer, single_line, supported_date
+from remote_groups.validators import is_meeting_url
 
 REQUIRED = _l("Fill in this field.")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+MAX_TERM_YEARS = 3
+
+
+def years_later(day: date, years: int) -> date:
+    """The same day ``years`` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def duration_field(**kwargs: Any) -> IntegerField:
@@ -45,6 +56,7 @@ def duration_field(**kwargs: Any) -> IntegerField:
         _l("Length in minutes"),
         validators=[
             InputRequired(REQUIRED),
+            database_integer,
             NumberRange(
                 min=1,
                 max=MAX_DURATION_MINUTES,
@@ -62,6 +74,7 @@ def email_field(label: Any, **kwargs: Any) -> EmailField:
         validators=[
             DataRequired(REQUIRED),
             Length(max=254),
+            single_line,
             Email(_l("Check the email address. It should look like name@example.fi.")),
         ],
         **kwargs,
@@ -69,9 +82,16 @@ def email_field(label: Any, **kwargs: Any) -> EmailField:
 
 
 def https_only(form: Any, field: Any) -> None:
-    parts = urlsplit(field.data or "")
-    if parts.scheme != "https" or not parts.netloc:
+    """An https link that calendar feeds and invitations can carry: the feeds' own rule
+    (:func:`is_meeting_url`), applied here so that a link they cannot write is refused when
+    it is typed, not found later in every feed of the region."""
+    url = field.data or ""
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise ValidationError(_l("The meeting link must not contain spaces or line breaks."))
+    if not url.lower().startswith("https://"):
         raise ValidationError(_l("The meeting link must start with https://"))
+    if not is_meeting_url(url):
+        raise ValidationError(_l("The meeting link is not a web address."))
 
 
 class CheckboxListField(SelectMultipleField):
@@ -90,6 +110,7 @@ class GroupForm(FlaskForm):
         validators=[
             DataRequired(REQUIRED),
             Length(max=80),
+            single_line,
             Regexp(SLUG_PATTERN, message=_l("Use lowercase letters a–z, digits and hyphens.")),
         ],
     )
@@ -105,9 +126,15 @@ class GroupForm(FlaskForm):
         validators=[InputRequired(REQUIRED)],
         default="fi",
     )
-    title_fi = StringField(_l("Title in Finnish"), validators=[Optional(), Length(max=200)])
-    title_sv = StringField(_l("Title in Swedish"), validators=[Optional(), Length(max=200)])
-    title_en = StringField(_l("Title in English"), validators=[Optional(), Length(max=200)])
+    title_fi = StringField(
+        _l("Title in Finnish"), validators=[Optional(), Length(max=200), single_line]
+    )
+    title_sv = StringField(
+        _l("Title in Swedish"), validators=[Optional(), Length(max=200), single_line]
+    )
+    title_en = StringField(
+        _l("Title in English"), validators=[Optional(), Length(max=200), single_line]
+    )
     description_fi = TextAreaField(
         _l("What the group is, in Finnish"), validators=[Optional(), Length(max=5000)]
     )
@@ -126,7 +153,7 @@ class GroupForm(FlaskForm):
     audience_en = TextAreaField(
         _l("Who it is for, in English"), validators=[Optional(), Length(max=2000)]
     )
-    theme = StringField(_l("Theme"), validators=[Optional(), Length(max=80)])
+    theme = StringField(_l("Theme"), validators=[Optional(), Length(max=80), single_line])
     meeting_url = URLField(
         _l("Meeting link"),
         validators=[DataRequired(REQUIRED), Length(max=500), https_only],
@@ -139,8 +166,12 @@ class GroupForm(FlaskForm):
     )
     start_time = TimeField(_l("Start time"), validators=[InputRequired(REQUIRED)])
     duration_minutes = duration_field(default=90)
-    term_start = DateField(_l("First day of the term"), validators=[InputRequired(REQUIRED)])
-    term_end = DateField(_l("Last day of the term"), validators=[InputRequired(REQUIRED)])
+    term_start = DateField(
+        _l("First day of the term"), validators=[InputRequired(REQUIRED), supported_date]
+    )
+    term_end = DateField(
+        _l("Last day of the term"), validators=[InputRequired(REQUIRED), supported_date]
+    )
     skip_holidays = BooleanField(_l("No sessions on Finnish public holidays"), default=True)
     reminder_hours = StringField(
         _l("Reminders, hours before each session"),
@@ -165,11 +196,14 @@ class GroupForm(FlaskForm):
         _l("Places"),
         validators=[
             Optional(),
+            database_integer,
             NumberRange(min=1, message=_l("A course needs at least one place.")),
         ],
     )
-    application_opens = DateField(_l("Applications open"), validators=[Optional()])
-    application_closes = DateField(_l("Applications close"), validators=[Optional()])
+    application_opens = DateField(_l("Applications open"), validators=[Optional(), supported_date])
+    application_closes = DateField(
+        _l("Applications close"), validators=[Optional(), supported_date]
+    )
 
     def __init__(self, *args: Any, region_choices: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -185,6 +219,13 @@ class GroupForm(FlaskForm):
     def validate_term_end(self, field: Any) -> None:
         if self.term_start.data and field.data and field.data < self.term_start.data:
             raise ValidationError(_l("The term cannot end before it starts."))
+        start = None if self.term_start.errors else self.term_start.data
+        if start and field.data and field.data > years_later(start, MAX_TERM_YEARS):
+            # Every session of a term is generated and stored at once (a term running to
+            # 2207 made 9,331 of them): a longer programme is several terms.
+            raise ValidationError(
+                _l("A term can be at most %(years)d years long.", years=MAX_TERM_YEARS)
+            )
 
     def validate_regions(self, field: Any) -> None:
         if not field.data:
@@ -231,10 +272,10 @@ class GroupForm(FlaskForm):
 class SessionForm(FlaskForm):
     """Move a single session, change its topic, or lock it against regeneration."""
 
-    day = DateField(_l("Date"), validators=[InputRequired(REQUIRED)])
+    day = DateField(_l("Date"), validators=[InputRequired(REQUIRED), supported_date])
     start_time = TimeField(_l("Start time"), validators=[InputRequired(REQUIRED)])
     duration_minutes = duration_field()
-    topic = StringField(_l("Topic"), validators=[Optional(), Length(max=200)])
+    topic = StringField(_l("Topic"), validators=[Optional(), Length(max=200), single_line])
     locked = BooleanField(_l("Keep this session as it is when the schedule is regenerated"))
     reason = TextAreaField(
         _l("Reason for the change"),

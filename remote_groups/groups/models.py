@@ -9,12 +9,13 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
-    Uuid,
+    text,
 )
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,6 +57,52 @@ class GroupRegion(db.Model):
     position: Mapped[int] = mapped_column()
 
     region: Mapped[Region] = relationship(lazy="joined")
+
+
+class GroupInvitation(db.Model):
+    """The owner region's invitation to another region to take part in a group.
+
+    A region takes part in a group (takes turns hosting it, and reads the applications to a
+    course) only when its own coordinator has accepted: taking part commits the region's staff
+    and makes it a controller of the course's applicants' data, which no other region can
+    decide for it. Until then the invitation is pending (``answered_at`` empty); accepting
+    adds the region at the end of the rotation order, declining leaves the group as it was.
+    An answered invitation stays as the record of who asked and what was answered.
+    """
+
+    __tablename__ = "group_invitations"
+    __table_args__ = (
+        Index(
+            "ix_group_invitations_one_pending",
+            "group_id",
+            "region_id",
+            unique=True,
+            sqlite_where=text("answered_at IS NULL"),
+            postgresql_where=text("answered_at IS NULL"),
+        ),
+        CheckConstraint("(answered_at IS NULL) = (accepted IS NULL)", name="answered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("remote_groups.id", ondelete="CASCADE"), index=True
+    )
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted: Mapped[bool | None] = mapped_column()
+
+    group: Mapped[RemoteGroup] = relationship(back_populates="invitations")
+    region: Mapped[Region] = relationship(lazy="joined")
+    invited_by: Mapped[User | None] = relationship()
+
+    @property
+    def pending(self) -> bool:
+        return self.answered_at is None
+
+    def __repr__(self) -> str:
+        return f"<GroupInvitation {self.id} group={self.group_id} region={self.region_id}>"
 
 
 class RemoteGroup(db.Model):
@@ -114,6 +161,9 @@ class RemoteGroup(db.Model):
     sessions: Mapped[list[Session]] = relationship(
         back_populates="group", order_by="Session.starts_at", cascade="all, delete-orphan"
     )
+    invitations: Mapped[list[GroupInvitation]] = relationship(
+        back_populates="group", order_by=GroupInvitation.id, cascade="all, delete-orphan"
+    )
 
     @property
     def regions(self) -> list[Region]:
@@ -127,6 +177,10 @@ class RemoteGroup(db.Model):
             for region in regions
         ]
         self.participations.reorder()
+
+    @property
+    def pending_invitations(self) -> list[GroupInvitation]:
+        return [invitation for invitation in self.invitations if invitation.pending]
 
     def takes_part(self, region_id: int | None) -> bool:
         return region_id is not None and (
@@ -197,16 +251,27 @@ session_co_facilitators = Table(
 )
 
 
+def new_session_uid() -> str:
+    """The calendar UID of a new session: a random UUID, which RFC 7986 (section 5.3)
+    recommends, with nothing that names a host or a database row."""
+    return str(uuid.uuid4())
+
+
 class Session(db.Model):
     """One meeting of a group. ``occurrence_date`` ties it to its slot in the weekly schedule,
     so a session moved by hand still stands for that slot when the schedule is regenerated.
 
     ``uid`` is the session's identity outside the database: its calendar UID in every feed and
     invitation. Calendars recognise an update or a cancellation only by an unchanged UID, so
-    it is a random UUID given once, when the session is created, not derived from the
-    database id or BASE_URL: an imported region's sessions get new ids, the same id names
-    other sessions in other installations, and the site's address can change. Regeneration
-    updates sessions in place and a region export carries the UID, so both keep it.
+    it is stored once and never derived again from the database id or BASE_URL: an imported
+    region's sessions get new ids, the same id names other sessions in other installations,
+    and the site's address can change. A new session gets a random UUID (as text,
+    ``new_session_uid``). A session that existed before migration 0006 keeps the UID it was
+    published with until then, ``session-<id>@<host>`` with the host of BASE_URL at the
+    upgrade: the feeds its participants subscribed to and the invitations in their calendars
+    name it so, and a new UID would make the next update or cancellation arrive as a second
+    event. Hence text, not a UUID column. Regeneration updates sessions in place and a region
+    export carries the UID, so both keep it.
     """
 
     __tablename__ = "sessions"
@@ -216,7 +281,7 @@ class Session(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    uid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    uid: Mapped[str] = mapped_column(String(255), unique=True, default=new_session_uid)
     group_id: Mapped[int] = mapped_column(
         ForeignKey("remote_groups.id", ondelete="CASCADE"), index=True
     )

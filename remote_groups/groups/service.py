@@ -17,6 +17,7 @@ from sqlalchemy import select
 from remote_groups.extensions import db
 from remote_groups.formatting import date_full, wall_clock
 from remote_groups.groups.models import (
+    GroupInvitation,
     GroupKind,
     RemoteGroup,
     RotationPolicy,
@@ -37,7 +38,8 @@ from remote_groups.mail.service import (
     render_message,
     withdraw_pending_notices,
 )
-from remote_groups.regions.models import Region
+from remote_groups.regions.models import Region, User
+from remote_groups.regions.permissions import can_change_group_structure, can_own_new_group
 from remote_groups.rotation.service import apply_plan
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
@@ -52,6 +54,15 @@ GROUP_FIELDS = (
     "skip_holidays", "rotation_policy", "capacity", "application_opens", "application_closes",
     "reminder_hours",
 )  # fmt: skip
+
+
+# The fields of a group that only its owner region decides (``can_change_group_structure``),
+# named as in ``GroupForm`` and the API.
+STRUCTURE_FIELDS = ("kind", "meeting_url", "regions", "owner_region")
+
+
+class NotAllowed(ServiceError):
+    """A refusal because of who asks, not of what they sent: answered with 403."""
 
 
 @dataclass
@@ -112,6 +123,147 @@ def save_group(
     regenerate_sessions(group, now)
     db.session.flush()
     return group
+
+
+def current_structure(group: RemoteGroup) -> dict[str, Any]:
+    """A group's structure as form values: what a coordinator who may not change it sends.
+    The regions are those taking part, in turn order, then those invited."""
+    return {
+        "kind": group.kind.value,
+        "meeting_url": group.meeting_url,
+        "regions": [r.slug for r in group.regions]
+        + [invitation.region.slug for invitation in group.pending_invitations],
+        "owner_region": group.owner_region.slug,
+    }
+
+
+def owner_slug_for(
+    user: User, group: RemoteGroup | None, requested: str | None, region_slugs: list[str]
+) -> str:
+    """The region that is to own a group, where nobody chose one: an existing group keeps its
+    owner, a coordinator's new group is their region's, an admin's the first region taking part.
+    The one place this is decided; whether ``user`` may have it so is ``save_group_as``'s."""
+    if requested:
+        return requested
+    if group is not None:
+        return group.owner_region.slug
+    if user.region is not None:
+        return user.region.slug
+    return region_slugs[0]
+
+
+def _structure_changes(
+    group: RemoteGroup, values: dict[str, Any], region_slugs: list[str], owner_slug: str
+) -> list[str]:
+    """The structure fields whose sent value differs from the group's (regions as a set: the
+    form sends them in its own order)."""
+    current = current_structure(group)
+    sent = {
+        "kind": GroupKind(values["kind"]).value,
+        "meeting_url": values["meeting_url"],
+        "regions": set(region_slugs),
+        "owner_region": owner_slug,
+    }
+    current["regions"] = set(current["regions"])
+    return [name for name in STRUCTURE_FIELDS if sent[name] != current[name]]
+
+
+def save_group_as(
+    user: User,
+    group: RemoteGroup | None,
+    values: dict[str, Any],
+    region_slugs: list[str],
+    owner_slug: str | None,
+    now: datetime | None = None,
+) -> RemoteGroup:
+    """Create or edit a group as ``user`` asked, within their authority: what the staff form
+    and the API call (``save_group`` itself trusts its caller).
+
+    A group's structure (kind, meeting link, regions taking part, owner) is its owner
+    region's: from anyone else, a change to any of it is refused whole (``NotAllowed``) before
+    anything is saved. A new group is owned by the creator's own region (any region for an
+    admin), and its owner takes part in it, so nobody creates a group that another region
+    owns or hosts alone.
+
+    ``region_slugs`` are the regions wanted in the group, in turn order. One taking part
+    already, or the owner, takes part; any other is invited (``GroupInvitation``) and takes
+    part once its own coordinator accepts. A region left out is dropped, and its pending
+    invitation withdrawn. The owner is chosen among the regions already taking part.
+    """
+    owner_slug = owner_slug_for(user, group, owner_slug, region_slugs)
+    if group is not None and not can_change_group_structure(user, group):
+        changed = _structure_changes(group, values, region_slugs, owner_slug)
+        if changed:
+            raise NotAllowed(
+                _l("Only the coordinators of the organizing region can change this."),
+                field=changed[0],
+            )
+        return save_group(group, values, group.regions, group.owner_region, now)
+    regions = regions_by_slug(region_slugs)
+    owner = regions_by_slug([owner_slug])[0]
+    if group is None and not can_own_new_group(user, owner.id):
+        raise NotAllowed(
+            _l("You can create groups for your own region only."), field="owner_region"
+        )
+    if owner not in regions:
+        raise ServiceError(
+            _l("The organizing region must be one of the participating regions."),
+            field="regions",
+        )
+    taking_part = [r for r in regions if (group.takes_part(r.id) if group else r is owner)]
+    if owner not in taking_part:
+        raise ServiceError(
+            _l("Only a region that already takes part in the group can organize it."),
+            field="owner_region",
+        )
+    invited = [r for r in regions if r not in taking_part]
+    saved = save_group(group, values, taking_part, owner, now)
+    _invite(saved, invited, user, now)
+    return saved
+
+
+def _invite(group: RemoteGroup, regions: list[Region], by: User, now: datetime | None) -> None:
+    """Make the pending invitations of ``group`` exactly those to ``regions``."""
+    wanted = {r.id for r in regions}
+    pending = {invitation.region_id: invitation for invitation in group.pending_invitations}
+    for region_id, invitation in pending.items():
+        if region_id not in wanted:
+            group.invitations.remove(invitation)
+    for region in regions:
+        if region.id not in pending:
+            group.invitations.append(
+                GroupInvitation(region=region, invited_by=by, created_at=now or utcnow())
+            )
+    db.session.flush()
+
+
+def pending_invitations_of(region_id: int) -> list[GroupInvitation]:
+    """The invitations a region has not answered yet, oldest first."""
+    return list(
+        db.session.scalars(
+            select(GroupInvitation)
+            .where(GroupInvitation.region_id == region_id, GroupInvitation.answered_at.is_(None))
+            .order_by(GroupInvitation.created_at, GroupInvitation.id)
+        )
+    )
+
+
+def answer_invitation(
+    invitation: GroupInvitation, accept: bool, now: datetime | None = None
+) -> None:
+    """Accept (the region joins the end of the rotation order, and the turns are planned
+    again) or decline an invitation. Only a pending invitation can be answered."""
+    now = now or utcnow()
+    if not invitation.pending:
+        raise ServiceError(_l("This invitation has already been answered."))
+    invitation.answered_at = now
+    invitation.accepted = accept
+    group = invitation.group
+    if accept and not group.takes_part(invitation.region_id):
+        group.set_regions([*group.regions, invitation.region])
+        db.session.flush()
+        apply_plan(group, now)
+    db.session.flush()
 
 
 def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> RegenerationReport:

@@ -17,6 +17,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from remote_groups import LANGUAGE_COOKIE
@@ -24,11 +25,13 @@ from remote_groups.extensions import db
 from remote_groups.formatting import current_locale
 from remote_groups.groups import service
 from remote_groups.groups.forms import CancelSessionForm, ConfirmForm, GroupForm, SessionForm
-from remote_groups.groups.models import RemoteGroup, Session
+from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
 from remote_groups.i18n import SUPPORTED
 from remote_groups.regions import service as region_service
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
+    can_answer_invitation,
+    can_change_group_structure,
     can_create_groups,
     can_edit_group,
     can_edit_session,
@@ -96,26 +99,51 @@ def _form_values(form: GroupForm) -> dict[str, Any]:
     return {name: form[name].data for name in service.GROUP_FIELDS}
 
 
-def _save_group_from_form(form: GroupForm, group: RemoteGroup | None) -> RemoteGroup | None:
-    """Save when the form is valid; on a refusal, put the message beside its field."""
+def _save_group_from_form(form: GroupForm, group: RemoteGroup | None) -> RemoteGroup | int:
+    """Save when the form is valid, else the status to answer with: a refusal's message goes
+    beside its field (403 for one of authority, 422 for the rest)."""
     if not form.validate_on_submit():
-        return None
-    if current_user.role == Role.admin:
-        owner_slug = form.owner_region.data or form.regions.data[0]
-    elif group is not None:
-        owner_slug = group.owner_region.slug
-    else:
-        owner_slug = current_user.region.slug
+        return 422 if form.errors else 200
     try:
-        regions = service.regions_by_slug(form.regions.data)
-        owner = service.regions_by_slug([owner_slug])[0]
-        saved = service.save_group(group, _form_values(form), regions, owner)
+        saved = service.save_group_as(
+            current_user, group, _form_values(form), form.regions.data, form.owner_region.data
+        )
         db.session.commit()
     except service.ServiceError as error:
         db.session.rollback()
         form[error.field or "slug"].errors = [*form[error.field or "slug"].errors, error.message]
-        return None
+        return 403 if isinstance(error, service.NotAllowed) else 422
     return saved
+
+
+def _render_group_form(
+    form: GroupForm, group: RemoteGroup | None, status: int
+) -> ResponseReturnValue:
+    """The group form. Fields the user may not change are shown disabled (a browser does not
+    send them; ``_sent_with_structure`` puts the group's own values back)."""
+    locked = group is not None and not can_change_group_structure(current_user, group)
+    if locked:
+        for name in service.STRUCTURE_FIELDS:
+            form[name].render_kw = {**(form[name].render_kw or {}), "disabled": True}
+    show_owner = current_user.is_admin or group is not None or bool(form.owner_region.errors)
+    return render_template(
+        "groups/edit.html",
+        form=form,
+        group=group,
+        structure_locked=locked,
+        show_owner=show_owner,
+    ), status
+
+
+def _sent_with_structure(group: RemoteGroup) -> MultiDict[str, Any]:
+    """The sent form, with the group's own structure in place of the fields its disabled inputs
+    left out. A structure field that was sent anyway stays, for ``save_group_as`` to refuse if
+    it differs."""
+    formdata = request.form.copy()
+    for name, value in service.current_structure(group).items():
+        if name not in formdata:
+            formdata.setlist(name, value if isinstance(value, list) else [value])
+    return formdata
 
 
 @staff_groups_bp.route("/groups/new", methods=["GET", "POST"])
@@ -126,11 +154,11 @@ def new_group() -> ResponseReturnValue:
     if request.method == "GET" and current_user.region:
         form.regions.data = [current_user.region.slug]
         form.owner_region.data = current_user.region.slug
-    group = _save_group_from_form(form, None)
-    if group:
-        flash(_("The group was created with %(count)d sessions.", count=len(group.sessions)))
-        return redirect(url_for("groups.group_page", slug=group.slug))
-    return render_template("groups/edit.html", form=form, group=None), 422 if form.errors else 200
+    result = _save_group_from_form(form, None)
+    if isinstance(result, RemoteGroup):
+        flash(_("The group was created with %(count)d sessions.", count=len(result.sessions)))
+        return redirect(url_for("groups.group_page", slug=result.slug))
+    return _render_group_form(form, None, result)
 
 
 @staff_groups_bp.route("/groups/<slug>/edit", methods=["GET", "POST"])
@@ -139,22 +167,60 @@ def edit_group(slug: str) -> ResponseReturnValue:
     group = service.group_by_slug(slug) or abort(404)
     require(can_edit_group(current_user, group))
     # The model is only the starting point of an unsent form; a sent form stands on its own,
-    # so a field missing from it (owner region, for coordinators) is not read from the model.
-    form = GroupForm(
-        obj=group if request.method == "GET" else None,
-        region_choices=region_service.region_choices(current_locale()),
-    )
+    # so a field missing from it is not read from the model (except the structure, for those
+    # who may not change it: their form shows it disabled).
+    choices = region_service.region_choices(current_locale())
     if request.method == "GET":
-        form.regions.data = [r.slug for r in group.regions]
-        form.owner_region.data = group.owner_region.slug
-        form.kind.data = group.kind.value
+        form = GroupForm(obj=group, region_choices=choices)
+        for name, value in service.current_structure(group).items():
+            form[name].data = value
         form.rotation_policy.data = group.rotation_policy.value
-    saved = _save_group_from_form(form, group)
-    if saved:
+    elif can_change_group_structure(current_user, group):
+        form = GroupForm(region_choices=choices)
+    else:
+        form = GroupForm(formdata=_sent_with_structure(group), region_choices=choices)
+    result = _save_group_from_form(form, group)
+    if isinstance(result, RemoteGroup):
         flash(_("Changes saved. Future sessions follow the new schedule."))
-        return redirect(url_for("groups.group_page", slug=saved.slug))
-    status = 422 if form.errors else 200
-    return render_template("groups/edit.html", form=form, group=group), status
+        return redirect(url_for("groups.group_page", slug=result.slug))
+    return _render_group_form(form, group, result)
+
+
+@staff_groups_bp.get("/invitations")
+@roles_required(Role.coordinator)
+def invitations() -> ResponseReturnValue:
+    """The groups the coordinator's region is invited to take part in."""
+    return render_template(
+        "groups/invitations.html",
+        invitations=service.pending_invitations_of(current_user.region_id),
+        confirm_form=ConfirmForm(),
+    )
+
+
+def _answer(invitation_id: int, accept: bool) -> ResponseReturnValue:
+    invitation = db.session.get(GroupInvitation, invitation_id) or abort(404)
+    require(can_answer_invitation(current_user, invitation))
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    commit_or_flash_error(
+        lambda: service.answer_invitation(invitation, accept),
+        _("Your region now takes part in the group and takes its turns.")
+        if accept
+        else _("The invitation was declined."),
+    )
+    return redirect(url_for("staff_groups.invitations"))
+
+
+@staff_groups_bp.post("/invitations/<int:invitation_id>/accept")
+@roles_required(Role.coordinator)
+def accept_invitation(invitation_id: int) -> ResponseReturnValue:
+    return _answer(invitation_id, accept=True)
+
+
+@staff_groups_bp.post("/invitations/<int:invitation_id>/decline")
+@roles_required(Role.coordinator)
+def decline_invitation(invitation_id: int) -> ResponseReturnValue:
+    return _answer(invitation_id, accept=False)
 
 
 def _editable_session(session_id: int) -> Session:

@@ -55,9 +55,32 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The application the message is about (its receipt, decisions, offers, invitations…),
+    # so the retention rule redacts it with the application. Not a relationship on purpose:
+    # the outbox sits below the domains.
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    # When the retention rule replaced recipient, subject and bodies with REDACTED.
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def resendable(self) -> bool:
+        """Only mail that has not gone out may be sent again: a failed message, or one waiting
+        for a retry; never a sent or expired one (a copy of what someone already has, or a
+        reminder too late), never a redacted one."""
+        return self.redacted_at is None and (
+            self.status == OutboxStatus.failed
+            or (self.status == OutboxStatus.pending and self.attempts > 0)
+        )
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"
+
+
+# What a redacted message says instead of its recipient, subject and text.
+REDACTED = "redacted"
+REDACTED_RECIPIENT = "redacted@invalid"
 
 
 class Subscription(db.Model):

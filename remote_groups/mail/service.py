@@ -125,8 +125,12 @@ def enqueue(
     calendar_method: str | None = None,
     unsubscribe_url: str | None = None,
     expires_at: datetime | None = None,
+    application_id: int | None = None,
 ) -> OutboxMessage | None:
     """Queue a message once per ``key``; a repeat with the same key is a no-op (returns None).
+
+    ``application_id`` names the application a message is about, whatever its kind, so the
+    retention rule can redact it with the application's own data.
 
     Runs in a savepoint, so a concurrent twin that wins the unique key leaves the caller's
     transaction intact.
@@ -148,6 +152,7 @@ def enqueue(
         calendar_method=calendar_method,
         unsubscribe_url=unsubscribe_url,
         expires_at=expires_at,
+        application_id=application_id,
     )
     try:
         with db.session.begin_nested():

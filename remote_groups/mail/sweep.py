@@ -16,7 +16,7 @@ from flask import url_for
 from sqlalchemy import func, or_, select, text
 
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.calendar.service import session_invitation
+from remote_groups.calendar.service import UnusableMeetingLink, session_invitation
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
 from remote_groups.mail.models import OutboxMessage, Subscription
@@ -44,6 +44,17 @@ class Recipient:
     name: str
     role: str  # participant | subscriber | facilitator
     unsubscribe_url: str | None = None
+    application_id: int | None = None  # a participant's: what the retention rule redacts by
+
+    @classmethod
+    def participant(cls, application: Application) -> Recipient:
+        return cls(
+            application.email,
+            application.language,
+            application.name,
+            "participant",
+            application_id=application.id,
+        )
 
 
 def take_sweep_lock() -> bool:
@@ -68,7 +79,7 @@ def recipients_of(session: Session) -> list[Recipient]:
                 Application.anonymized_at.is_(None),
             )
         )
-        people += [Recipient(a.email, a.language, a.name, "participant") for a in accepted]
+        people += [Recipient.participant(a) for a in accepted]
     else:
         subscribed = db.session.scalars(
             select(Subscription).where(
@@ -103,6 +114,7 @@ def _queue(kind: str, key: str, person: Recipient, template: str, **context: obj
             message=message,
             unsubscribe_url=person.unsubscribe_url,
             expires_at=context.get("expires_at"),  # type: ignore[arg-type]
+            application_id=person.application_id,
         )
     except InvalidRecipient:
         log.warning("skipped an invalid address for %s %s", kind, key)
@@ -118,7 +130,7 @@ def participants_of(group_id: int) -> list[Recipient]:
             Application.anonymized_at.is_(None),
         )
     )
-    return [Recipient(a.email, a.language, a.name, "participant") for a in accepted]
+    return [Recipient.participant(a) for a in accepted]
 
 
 def invitation_history(session: Session) -> dict[str, list[str]]:
@@ -155,6 +167,9 @@ def queue_invitation(
 
     The outbox key is the session, its SEQUENCE, and the number of cancellations sent
     before, so each of these is queued once however often the sweep runs.
+
+    Raises :class:`UnusableMeetingLink` instead of queuing an invitation to a session whose
+    group's meeting link calendars cannot carry; nothing is queued then.
     """
     holds_invitation = bool(history) and history[-1] == "invitation"
     cancelled = session.status == SessionStatus.cancelled
@@ -184,6 +199,7 @@ def queue_invitation(
             message=message,
             calendar=session_invitation(session, person.email, person.language, method),
             calendar_method=method,
+            application_id=person.application_id,
         )
     except InvalidRecipient:
         return False
@@ -192,9 +208,22 @@ def queue_invitation(
 
 def invite(session: Session, person: Recipient) -> bool:
     """An invitation to one session for a participant just accepted, unless one is due
-    anyway (the sweep then sends nothing more)."""
-    return queue_invitation(
-        session, person, invitation_history(session).get(person.email.lower(), [])
+    anyway (the sweep then sends nothing more). Held back, and logged, while the group's
+    meeting link is unusable: the sweep sends it once the link is fixed."""
+    try:
+        return queue_invitation(
+            session, person, invitation_history(session).get(person.email.lower(), [])
+        )
+    except UnusableMeetingLink as bad:
+        _log_held_back(session, bad)
+        return False
+
+
+def _log_held_back(session: Session, bad: UnusableMeetingLink) -> None:
+    log.warning(
+        "invitations to session %d held back: the meeting link of group %d is not usable",
+        session.id,
+        bad.group_id,
     )
 
 
@@ -212,13 +241,14 @@ def _former_participants(group_id: int, addresses: set[str]) -> list[Recipient]:
         )
         .order_by(Application.id)
     )
-    return [Recipient(a.email, a.language, a.name, "participant") for a in applications]
+    return [Recipient.participant(a) for a in applications]
 
 
 def _invitations(now: datetime) -> int:
     """Participants get an invitation a week before each session and whatever their
     calendar needs after that (:func:`queue_invitation`); people who left the course get a
-    cancellation of every invitation they hold."""
+    cancellation of every invitation they hold. A session whose group's meeting link is
+    unusable gets no invitations until it is fixed (logged each sweep), and stops no other."""
     queued = 0
     sessions = db.session.scalars(
         select(Session)
@@ -233,10 +263,13 @@ def _invitations(now: datetime) -> int:
         if not people and not history:
             continue
         soon = session.starts_at <= now + INVITE_AHEAD
-        for person in people:
-            sent = history.get(person.email.lower(), [])
-            if soon or sent:
-                queued += queue_invitation(session, person, sent)
+        try:
+            for person in people:
+                sent = history.get(person.email.lower(), [])
+                if soon or sent:
+                    queued += queue_invitation(session, person, sent)
+        except UnusableMeetingLink as bad:
+            _log_held_back(session, bad)  # the others' mail goes on; these wait for a fix
         on_course = {person.email.lower() for person in people}
         holding = {a for a, sent in history.items() if sent[-1] == "invitation"} - on_course
         for person in _former_participants(session.group_id, holding):

@@ -49,6 +49,9 @@ def subscribe(slug: str) -> ResponseReturnValue:
         subscription.language = form.language.data
         if subscription.unsubscribed_at is not None:  # coming back needs a new confirmation
             subscription.unsubscribed_at = subscription.confirmed_at = None
+        # Asked for now: the retention rule deletes it if not confirmed within
+        # SUBSCRIPTION_UNCONFIRMED_DAYS from here, not from the first request.
+        subscription.created_at = utcnow()
         message = render_message(
             "subscription_confirm",
             subscription.language,
@@ -96,6 +99,10 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 @bp.get("/staff/outbox")
 @roles_required(Role.admin)
 def outbox() -> ResponseReturnValue:
+    return _outbox_page()
+
+
+def _outbox_page(code: int = 200) -> ResponseReturnValue:
     counts = dict(
         db.session.execute(
             select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
@@ -117,7 +124,7 @@ def outbox() -> ResponseReturnValue:
         counts={status: counts.get(status, 0) for status in OutboxStatus},
         problems=list(problems),
         form=ConfirmForm(),
-    )
+    ), code
 
 
 @bp.post("/staff/outbox/<int:message_id>/resend")
@@ -126,6 +133,15 @@ def resend(message_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     row = db.session.get(OutboxMessage, message_id) or abort(404)
+    if not row.resendable:
+        flash(
+            _(
+                "Only a message that has not been delivered can be sent again; this one was "
+                "sent, expired or removed by the retention rule."
+            ),
+            "error",
+        )
+        return _outbox_page(409)
     row.status, row.attempts, row.next_attempt_at = OutboxStatus.pending, 0, utcnow()
     row.expires_at = None
     db.session.commit()

@@ -5,10 +5,19 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from remote_groups.groups.forms import REQUIRED, SLUG_PATTERN, email_field
 from remote_groups.regions.models import Role
+from remote_groups.regions.passwords import password_problem
 
 
 class LoginForm(FlaskForm):
@@ -37,18 +46,32 @@ class RegionForm(FlaskForm):
     contact_email = email_field(_l("Contact email"))
 
 
+def check_password_strength(known_words: list[str], field: Any) -> None:
+    """A WTForms check: the shared password rule of ``regions.passwords``."""
+    if field.data and (problem := password_problem(field.data, known_words)) is not None:
+        raise ValidationError(problem)
+
+
 class UserForm(FlaskForm):
     email = email_field(_l("Email"))
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=120)])
-    role = SelectField(_l("Role"), choices=[(role.value, role.label) for role in Role])
+    # A new user gets the least privilege unless the administrator chooses more.
+    role = SelectField(
+        _l("Role"),
+        choices=[(role.value, role.label) for role in Role],
+        default=Role.facilitator.value,
+    )
     region = SelectField(_l("Region"), validate_choice=False)
     language = SelectField(
         _l("Language"), choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")]
     )
     password = PasswordField(
         _l("New password"),
-        description=_l("At least 12 characters. Leave empty to keep the current password."),
-        validators=[Optional(), Length(min=12, max=200)],
+        description=_l(
+            "At least 12 characters. Leave empty to keep the current password. The user must"
+            " replace it with one of their own when they next log in."
+        ),
+        validators=[Optional(strip_whitespace=False)],
     )
 
     def __init__(self, *args: Any, region_choices: list[tuple[str, str]], **kwargs: Any):
@@ -56,8 +79,34 @@ class UserForm(FlaskForm):
         self.region.choices = [("", _l("No region (administrators)")), *region_choices]
         self._region_slugs = {slug for slug, _ in region_choices}
 
+    def validate_password(self, field: Any) -> None:
+        check_password_strength([self.email.data or "", self.name.data or ""], field)
+
     def validate_region(self, field: Any) -> None:
         if field.data and field.data not in self._region_slugs:
             raise ValidationError(_l("Unknown region: %(slugs)s", slugs=field.data))
         if not field.data and self.role.data != Role.admin.value:
             raise ValidationError(_l("Coordinators and facilitators belong to a region."))
+
+
+class PasswordChangeForm(FlaskForm):
+    """A staff member's own new password: the current one, and the new one twice."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        description=_l(
+            "At least 12 characters, not easy to guess. Several unrelated words are a good"
+            " password."
+        ),
+        validators=[InputRequired(REQUIRED)],
+    )
+    new_password_again = PasswordField(
+        _l("New password again"),
+        validators=[
+            InputRequired(REQUIRED),
+            EqualTo("new_password", message=_l("The two new passwords are not the same.")),
+        ],
+    )

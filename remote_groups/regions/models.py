@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -59,6 +59,10 @@ class User(UserMixin, db.Model):
     feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every login's identity (``get_id``): raising it ends all of the user's sessions.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The password was chosen by an administrator: its owner must choose their own first.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     region: Mapped[Region | None] = relationship(back_populates="users")
 
@@ -66,7 +70,22 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    def get_id(self) -> str:
+        """The identity a login's cookies carry: ``<id>:<session version>``.
+
+        Flask-Login puts it in the session (and in a "remember me" cookie), and the user loader
+        accepts it only while the version is the user's current one, so ``end_sessions`` makes
+        every copy of every earlier cookie worthless at once.
+        """
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Log the user out everywhere: every session cookie issued until now stops working."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
+        """Store the password's hash. Strength is checked where a password is chosen
+        (``regions.passwords``), not here, so tests and imports may set any password."""
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:

@@ -12,7 +12,8 @@ from flask_login import current_user, login_required
 from remote_groups.regions.models import Role, User
 
 if TYPE_CHECKING:
-    from remote_groups.groups.models import RemoteGroup, Session
+    from remote_groups.applications.models import Application
+    from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +31,26 @@ def can_edit_group(user: User, group: RemoteGroup) -> bool:
     if user.role == Role.admin:
         return True
     return user.role == Role.coordinator and group.takes_part(user.region_id)
+
+
+def can_change_group_structure(user: User, group: RemoteGroup) -> bool:
+    """A group's structure (which regions take part, which region owns it, its kind and its
+    meeting link) is its owner region's decision: admins and the owner region's coordinators
+    change it. A partner region's coordinator edits the rest (texts, schedule, sessions), but
+    could otherwise drop the other regions from a course that is not theirs, and with them
+    those regions' access to their own clients' applications."""
+    return coordinates_region(user, group.owner_region_id)
+
+
+def can_own_new_group(user: User, region_id: int) -> bool:
+    """A coordinator creates groups that their own region owns; an admin, for any region."""
+    return can_create_groups(user) and coordinates_region(user, region_id)
+
+
+def can_answer_invitation(user: User, invitation: GroupInvitation) -> bool:
+    """Only the invited region's own coordinators decide whether it takes part in a group
+    (not an admin on its behalf): taking part commits its staff and its clients' data."""
+    return user.role == Role.coordinator and user.region_id == invitation.region_id
 
 
 def can_edit_session(user: User, session: Session) -> bool:
@@ -72,6 +93,26 @@ def can_assign_facilitators(user: User, session: Session) -> bool:
 
 
 def can_review_applications(user: User, group: RemoteGroup) -> bool:
-    """Applications may hold health-related data: only the coordinators of the course's own
-    regions see them (not administrators, not facilitators)."""
+    """The coordinators of the regions taking part in a course choose its participants
+    together: they list its applications and decide on them (not administrators, not
+    facilitators). Reading one application is ``can_read_application``."""
     return user.role == Role.coordinator and group.takes_part(user.region_id)
+
+
+def can_read_application(user: User, application: Application) -> bool:
+    """Who may read an application (it may hold health-related data): README, "Who may read
+    applications".
+
+    Each region is the data controller of its own clients' data. The coordinators of the
+    regions taking part in the course read every application to it, since they choose its
+    participants together. The coordinators of the applicant's home region read it always,
+    also after their region has stopped taking part in the course: their duties to their
+    client (answering a request to see the data, correcting it, following up the service)
+    do not end because another region reorganized the course. Nobody else does: not
+    administrators, not facilitators, not the regions invited but not yet taking part.
+    """
+    if user.role != Role.coordinator or user.region_id is None:
+        return False
+    return application.home_region_id == user.region_id or application.group.takes_part(
+        user.region_id
+    )

@@ -10,9 +10,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from remote_groups.calendar.service import rotate_user_token
 from remote_groups.extensions import db
 from remote_groups.groups.models import Session, SessionStatus, session_co_facilitators
 from remote_groups.regions.models import Region, Role, User
+from remote_groups.regions.passwords import password_problem
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
@@ -67,7 +69,12 @@ def save_user(
     region: Region | None,
     language: str,
     password: str | None,
+    one_time_password: bool = True,
 ) -> User:
+    """Create or change a user. A ``password`` given here is set by someone other than its
+    owner (an administrator), so by default it is ``one_time_password``: its owner must choose
+    their own at the next login, and the user's open sessions end. ``users create-admin``
+    passes False: the administrator typed their own."""
     other = user_by_email(email)
     if other is not None and other is not user:
         raise ServiceError(_l("Another user already has this email address."), "email")
@@ -78,8 +85,47 @@ def save_user(
     user.language = language
     if password:
         user.set_password(password)
+        user.password_must_change = one_time_password
+        user.end_sessions()
     db.session.add(user)
     return user
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """The user chooses their own password, proving they know the current one. Their other
+    sessions end (a stolen cookie with them); the caller logs this one in afresh.
+
+    Raises ServiceError (field ``current_password`` or ``new_password``) and changes nothing
+    when the current password is wrong, or the new one is the current one or too weak.
+    """
+    if not user.check_password(current):
+        raise ServiceError(_l("The current password is wrong."), "current_password")
+    if new == current:
+        raise ServiceError(_l("Choose a new password, not the current one."), "new_password")
+    if (problem := password_problem(new, (user.email, user.name))) is not None:
+        raise ServiceError(problem, "new_password")
+    user.set_password(new)
+    user.password_must_change = False
+    user.end_sessions()
+
+
+def deactivate_user(user: User, by: User) -> None:
+    """Take a staff member's access away, at once: they cannot log in (the login answers as for
+    a wrong password), every session of theirs ends, and their calendar feed links answer 404
+    from now on, also after a reactivation (the token is replaced). Their past work, the
+    sessions they led and the rotation history, stays. Nobody deactivates themselves, so an
+    administrator always remains."""
+    if user.id == by.id:
+        raise ServiceError(_l("You cannot deactivate yourself."))
+    user.active = False
+    user.end_sessions()
+    rotate_user_token(user)
+
+
+def reactivate_user(user: User) -> None:
+    """Give a deactivated staff member access again, with the password they had. Their old
+    calendar links stay dead: they get a new one on their "My turns" page."""
+    user.active = True
 
 
 def sessions_of_facilitator(user: User, now: datetime | None = None) -> list[Session]:

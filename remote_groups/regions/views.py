@@ -6,15 +6,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from remote_groups.extensions import db, login_manager
 from remote_groups.formatting import current_locale
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
-from remote_groups.regions import service
-from remote_groups.regions.forms import LoginForm, RegionForm, UserForm
+from remote_groups.regions import logins, service
+from remote_groups.regions.forms import LoginForm, PasswordChangeForm, RegionForm, UserForm
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import can_edit_group, roles_required
 from remote_groups.security import throttle
@@ -26,11 +26,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 login_manager.login_view = "staff.login"
 login_manager.login_message = None
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+bp.before_app_request(logins.staff_session_rules)
 
 
 def _locked_message(seconds: int) -> str:
@@ -47,21 +43,26 @@ def _locked_message(seconds: int) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @rate_limited("login", "RATE_LIMIT_LOGIN")
 def login() -> ResponseReturnValue:
-    """Log in; after LOGIN_LOCKOUT_AFTER failures the email is locked, with a growing wait,
-    and while locked even the right password is refused (and not checked)."""
+    """Log in; after LOGIN_LOCKOUT_AFTER failures from one address the email is locked there,
+    with a growing wait, and while locked even the right password is refused (and not
+    checked). Other addresses are not locked by them (see ``throttle.login_locked_for``)."""
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data
-        locked = throttle.login_locked_for(email)
+        address = request.remote_addr or "-"
+        locked = throttle.login_locked_for(email, address)
         if locked is None:
             user = service.authenticate(email, form.password.data)
             if user is not None:
-                throttle.login_succeeded(email)
+                throttle.login_succeeded(email, address)
                 db.session.commit()
-                login_user(user)
+                logins.start_login(user)
+                if user.password_must_change:
+                    flash(_("Please choose your own password before you go on."))
+                    return redirect(url_for("staff.account"))
                 return redirect(safe_local_path(request.args.get("next"), url_for("staff.home")))
             form.password.errors.append(_("The email or the password is wrong."))
-            locked = throttle.login_failed(email)
+            locked = throttle.login_failed(email, address)
         if locked is not None:
             form.password.errors.append(_locked_message(locked))
             page = render_template("regions/login.html", form=form)
@@ -72,11 +73,51 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> ResponseReturnValue:
+    """Log out on every device: the user's session version goes up, so no copy of any of
+    their session cookies works any more (a cookie lives in the browser, and only this tells
+    a copied one from the real one)."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    logout_user()
+    current_user.end_sessions()
+    db.session.commit()
+    logins.end_login()
     flash(_("You have logged out."))
     return redirect(url_for("groups.home"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> ResponseReturnValue:
+    """The staff member's own account: who they are, and their own new password."""
+    form = PasswordChangeForm()
+    user: User = current_user._get_current_object()
+    address = request.remote_addr or "-"
+    if form.validate_on_submit():
+        # Guessing the current password here is guessing a password: it counts, and locks,
+        # as at the login.
+        locked = throttle.login_locked_for(user.email, address)
+        if locked is None:
+            try:
+                service.change_own_password(
+                    user, form.current_password.data, form.new_password.data
+                )
+            except ServiceError as error:
+                db.session.rollback()
+                form[error.field or "new_password"].errors.append(error.message)
+                if error.field == "current_password":
+                    locked = throttle.login_failed(user.email, address)
+            else:
+                throttle.login_succeeded(user.email, address)
+                db.session.commit()
+                logins.start_login(user)  # this browser stays in, with the new session version
+                flash(_("Your password was changed. Your other logins have ended."))
+                return redirect(url_for("staff.home"))
+        if locked is not None:
+            form.current_password.errors.append(_locked_message(locked))
+            page = render_template("regions/account.html", form=form)
+            return page, 429, {"Retry-After": str(locked)}
+    status = 422 if form.errors else 200
+    return render_template("regions/account.html", form=form), status
 
 
 @bp.get("/")
@@ -128,8 +169,45 @@ def edit_region(slug: str | None = None) -> ResponseReturnValue:
 @roles_required(Role.admin)
 def users() -> ResponseReturnValue:
     return render_template(
-        "regions/users.html", users=db.session.scalars(select(User).order_by(User.email))
+        "regions/users.html",
+        users=db.session.scalars(select(User).order_by(User.email)),
     )
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def deactivate_user(user_id: int) -> ResponseReturnValue:
+    """Ask first (GET), then deactivate (POST): the user is logged out everywhere, cannot log
+    in, and their calendar links stop working. Reactivating undoes all but the links."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            service.deactivate_user(user, by=current_user)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            page = render_template(
+                "regions/user_deactivate.html", form=form, user=user, error=error.message
+            )
+            return page, 409
+        flash(_("%(name)s was deactivated.", name=user.name))
+        return redirect(url_for("staff.users"))
+    if request.method == "POST":
+        abort(400)
+    return render_template("regions/user_deactivate.html", form=form, user=user, error=None)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@roles_required(Role.admin)
+def reactivate_user(user_id: int) -> ResponseReturnValue:
+    user = db.session.get(User, user_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    service.reactivate_user(user)
+    db.session.commit()
+    flash(_("%(name)s can log in again.", name=user.name))
+    return redirect(url_for("staff.users"))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -148,6 +226,9 @@ def edit_user(user_id: int | None = None) -> ResponseReturnValue:
             else None
         )
         try:
+            if user is not None and user.id == current_user.id and form.password.data:
+                # A password set here is one-time, for someone else.
+                raise ServiceError(_("Change your own password on your account page."), "password")
             service.save_user(
                 user,
                 email=form.email.data,

@@ -8,15 +8,16 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from remote_groups.groups.forms import REQUIRED
+from remote_groups.security.input_limits import single_line, supported_date
 
 
 class BlackoutForm(FlaskForm):
-    start_date = DateField(_l("First day"), validators=[InputRequired(REQUIRED)])
-    end_date = DateField(_l("Last day"), validators=[InputRequired(REQUIRED)])
+    start_date = DateField(_l("First day"), validators=[InputRequired(REQUIRED), supported_date])
+    end_date = DateField(_l("Last day"), validators=[InputRequired(REQUIRED), supported_date])
     reason = StringField(
         _l("Reason"),
         description=_l("For example: staff training, holiday season."),
-        validators=[DataRequired(REQUIRED), Length(max=300)],
+        validators=[DataRequired(REQUIRED), Length(max=300), single_line],
     )
 
     def validate_end_date(self, field: Any) -> None:

@@ -1,4 +1,4 @@
-"""Per-address rate limits and per-login lockout, counted in the database.
+"""Per-address rate limits and a login lockout per (email, address), counted in the database.
 
 Counters live in the ``throttles`` table, so every gunicorn worker and every host behind the
 same database sees the same counts; an in-process counter would let an attacker multiply the
@@ -6,6 +6,11 @@ limit by the number of workers. Each count is one atomic upsert committed at onc
 request that later fails validation still counts, and two workers never lose an increment.
 
 Keys are HMACs (with the app's secret key) of the address or email: the table holds neither.
+
+Why the lockout is keyed by email *and* address: keyed by the email alone, anyone who knows
+an administrator's email could keep her locked out for good by sending a wrong password every
+few minutes. Keyed by both, a stranger locks only their own address (``login_locked_for``
+tells the rest); a guess spread over many addresses still meets the email's own ceiling.
 """
 
 from __future__ import annotations
@@ -100,32 +105,47 @@ def hit(kind: str, address: str, limit: Limit, now: datetime | None = None) -> i
     return _seconds_until(counted.window_start + timedelta(seconds=limit.seconds), now)
 
 
-def _login_key(email: str) -> str:
-    return throttle_key("login", email.strip().lower())
+def _login_key(email: str, address: str) -> str:
+    return throttle_key("login", f"{email.strip().lower()}|{address}")
 
 
-def login_locked_for(email: str, now: datetime | None = None) -> int | None:
-    """Seconds this login stays locked, or None. Known and unknown emails alike."""
+def _email_key(email: str) -> str:
+    return throttle_key("login-email", email.strip().lower())
+
+
+def login_locked_for(email: str, address: str, now: datetime | None = None) -> int | None:
+    """Seconds this email stays locked for logins from ``address``, or None.
+
+    Failures are counted per (email, client address), so a stranger who guesses wrong locks
+    only their own address out of that account: they cannot keep an administrator locked out
+    by sending wrong passwords for her email, because her address has no failures of its own
+    and her right password is checked as usual. Against a guess spread over many addresses
+    the email's failures from every address are counted as well: past
+    LOGIN_LOCKOUT_EMAIL_AFTER of them in a day, each address is locked after its first further
+    failure (``login_failed``), instead of after LOGIN_LOCKOUT_AFTER. Known and unknown
+    emails alike, so the answers tell nobody which emails have accounts.
+    """
     now = now or utcnow()
     locked_until = db.session.scalar(
-        select(Throttle.locked_until).where(Throttle.key == _login_key(email))
+        select(Throttle.locked_until).where(Throttle.key == _login_key(email, address))
     )
     if locked_until is None or locked_until <= now:
         return None
     return _seconds_until(locked_until, now)
 
 
-def login_failed(email: str, now: datetime | None = None) -> int | None:
-    """Count a failed login and commit; the seconds it is now locked for, or None."""
+def login_failed(email: str, address: str, now: datetime | None = None) -> int | None:
+    """Count a failed login from ``address`` and commit; the seconds the email is now locked
+    for at that address, or None."""
     now = now or utcnow()
     config: dict[str, Any] = current_app.config
-    key = _login_key(email)
-    failures = _count(key, FAILURE_WINDOW, now).count
-    seconds = lockout_seconds(
-        failures,
-        config["LOGIN_LOCKOUT_AFTER"],
-        config["LOGIN_LOCKOUT_SECONDS"],
-        config["LOGIN_LOCKOUT_MAX_SECONDS"],
+    key = _login_key(email, address)
+    first, maximum = config["LOGIN_LOCKOUT_SECONDS"], config["LOGIN_LOCKOUT_MAX_SECONDS"]
+    own = _count(key, FAILURE_WINDOW, now).count
+    everywhere = _count(_email_key(email), FAILURE_WINDOW, now).count
+    seconds = max(
+        lockout_seconds(own, config["LOGIN_LOCKOUT_AFTER"], first, maximum),
+        lockout_seconds(everywhere, config["LOGIN_LOCKOUT_EMAIL_AFTER"], first, maximum),
     )
     if seconds:
         locked_until = now + timedelta(seconds=seconds)
@@ -136,9 +156,11 @@ def login_failed(email: str, now: datetime | None = None) -> int | None:
     return seconds or None
 
 
-def login_succeeded(email: str) -> None:
-    """A correct password clears the failures (the caller commits with the login)."""
-    db.session.execute(delete(Throttle).where(Throttle.key == _login_key(email)))
+def login_succeeded(email: str, address: str) -> None:
+    """A correct password clears this address's failures for the email (the caller commits
+    with the login). The email's count from every address stays: it measures guessing from
+    elsewhere, which the owner's login does not end."""
+    db.session.execute(delete(Throttle).where(Throttle.key == _login_key(email, address)))
 
 
 def forget_old_counters(now: datetime | None = None) -> int:

@@ -146,7 +146,7 @@ def test_the_suggested_selection_balances_regions_and_is_adjustable(client, app,
     ]
 
 
-def test_an_unconfirmed_offer_passes_on_after_its_deadline(app, applied, ctx):
+def test_an_unconfirmed_offer_passes_on_after_its_deadline(app, applied, ctx, now):
     group = group_by_slug("kurssi")
     coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
     apps = [db.session.get(Application, i) for i in applied]
@@ -154,7 +154,7 @@ def test_an_unconfirmed_offer_passes_on_after_its_deadline(app, applied, ctx):
     service.decide(apps[3:], ApplicationStatus.waitlisted, coordinator)
     offered = service.withdraw(apps[0])
     assert offered is apps[3]  # lansi-uusimaa lost its seat; Doris is from there
-    later = datetime.now(UTC) + timedelta(days=4)
+    later = now + timedelta(days=4)
     assert service.expire_offers(later) == 1
     assert apps[3].status == ApplicationStatus.withdrawn
     assert apps[4].status == ApplicationStatus.offered
@@ -199,7 +199,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralized(client, app, course):
     login(client, "coord@lu.example.org")
     decide(client, id_of(app, "f@example.org"), "accepted")
     body = client.get("/staff/courses/kurssi/participants.csv").get_data(as_text=True)
-    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff")), delimiter=";"))
     assert rows[1][0] == '\'=HYPERLINK("http://evil")'
 
 
@@ -242,14 +242,13 @@ def test_nothing_personal_reaches_the_log(client, app, course, caplog):
 # --- concurrency, on PostgreSQL ---------------------------------------------------------------
 
 
-def test_fifty_concurrent_acceptances_of_a_ten_seat_course_leave_exactly_ten(app, course):
+def test_fifty_concurrent_acceptances_of_a_ten_seat_course_leave_exactly_ten(app, course, now):
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("real concurrent transactions are tested on PostgreSQL")
         group = group_by_slug("kurssi")
         group.capacity = 10
         region = group.regions[0]
-        now = datetime.now(UTC)
         for n in range(50):
             db.session.add(
                 Application(

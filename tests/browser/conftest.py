@@ -3,6 +3,9 @@ Debian's headless Chromium driven by Selenium (see tools/browser.py: nothing is 
 
 `make browser` installs Debian's `chromium` and `chromium-driver`. Without them the tests are
 skipped with a message, except under CI=true, where they fail.
+
+They run on the real clock (marker ``real_clock``): Chromium judges cookies by it, and the
+demo data is dated from it when the module starts.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from remote_groups.extensions import db
 from tests.browser.conftest import Site, describe
 from tools.browser import emulate_width
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.real_clock]
 
 COURSE = "hyvinvointikurssi"
 OPEN_GROUP = "avoin-etaryhma"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -260,7 +261,7 @@ def test_event_has_uid_stamps_link_and_host_region(app, client, feeds):
     with app.app_context():
         group = group_service.group_by_slug(feeds["group"])
         first = group.sessions[0]
-        expected_uid = f"session-{first.id}@127.0.0.1"
+        expected_uid = first.uid
         host = str(first.host_region.name("fi"))
         meeting_url = group.meeting_url
     event = found[0]
@@ -279,6 +280,40 @@ def test_event_has_uid_stamps_link_and_host_region(app, client, feeds):
 def test_uids_are_unique_per_session(client, feeds):
     found = events(get_feed(client, group_feed_url(feeds)))
     assert len({str(e["UID"]) for e in found}) == len(found)
+
+
+def test_an_event_uid_is_the_sessions_random_uuid_not_its_database_id(app, client, feeds):
+    found = events(get_feed(client, group_feed_url(feeds)))
+    with app.app_context():
+        group = group_service.group_by_slug(feeds["group"])
+        stored = [s.uid for s in group.sessions]
+    uids = [str(e["UID"]) for e in found]
+    assert uids == stored
+    assert {uuid.UUID(uid).version for uid in uids} == {4}
+
+
+def test_event_uids_stay_the_same_under_another_base_url(app, client, feeds, monkeypatch):
+    before = events(get_feed(client, group_feed_url(feeds)))
+    monkeypatch.setitem(app.config, "BASE_URL", "https://ryhmat.example.fi")
+    data = get_feed(client, group_feed_url(feeds))
+    assert "https://ryhmat.example.fi/groups/avoin" in raw_value(data, "X-WR-CALDESC")
+    assert [str(e["UID"]) for e in events(data)] == [str(e["UID"]) for e in before]
+
+
+def test_a_uid_from_before_0006_is_published_as_stored_under_any_base_url(
+    app, client, feeds, monkeypatch
+):
+    """A session that existed before migration 0006 keeps ``session-<id>@<host>`` of the
+    address it was published at, also after the site moves to another one."""
+    with app.app_context():
+        first = group_service.group_by_slug(feeds["group"]).sessions[0]
+        legacy = f"session-{first.id}@127.0.0.1"
+        first.uid = legacy
+        db.session.commit()
+    monkeypatch.setitem(app.config, "BASE_URL", "https://ryhmat.example.fi")
+    found = events(get_feed(client, group_feed_url(feeds)))
+    assert str(found[0]["UID"]) == legacy
+    assert {uuid.UUID(str(e["UID"])).version for e in found[1:]} == {4}
 
 
 def test_titles_and_texts_with_special_characters_round_trip(app, client, feeds):
@@ -454,8 +489,7 @@ def test_public_feed_has_no_personal_data(client, feeds):
     for personal in (LEAD_NAME, CO_NAME, *staff_addresses, PARTICIPANT_NAME, PARTICIPANT_EMAIL):
         assert personal not in text
     assert "+358" not in text and "avustaja" not in text  # the applicant's phone and needs
-    addresses = re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
-    assert all(re.fullmatch(r"session-\d+@127\.0\.0\.1", a) for a in addresses)
+    assert re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text) == []  # not even in a UID
 
 
 def test_participant_feed_shows_the_course_with_its_facilitators(client, feeds):
@@ -671,9 +705,10 @@ def test_request_log_lines_do_not_show_tokens(app, feeds, caplog):
 # --- subscribe links on pages -------------------------------------------------------------
 
 
-def test_open_group_page_offers_subscribing(client, feeds):
+def test_open_group_page_offers_subscribing(app, client, feeds):
     page = client.get(f"/groups/{feeds['group']}").get_data(as_text=True)
-    feed = f"localhost/calendar/groups/{feeds['group']}.ics"
+    site = app.config["BASE_URL"].split("://", 1)[1]  # BASE_URL's, not the request's host
+    feed = f"{site}/calendar/groups/{feeds['group']}.ics"
     assert f'href="webcal://{feed}"' in page
     assert '<label for="subscribe-url">' in page
     link_to_copy = rf'<input type="url" id="subscribe-url" value="https?://{feed}" readonly'
@@ -688,10 +723,11 @@ def test_closed_course_page_has_no_public_feed(client, feeds):
     assert "webcal:" not in page
 
 
-def test_my_turns_offers_the_facilitator_feed_and_a_new_link(client, feeds):
+def test_my_turns_offers_the_facilitator_feed_and_a_new_link(app, client, feeds):
     login(client, "fac@lu.example.org")
     page = client.get("/staff/my-turns").get_data(as_text=True)
     token = feeds["tokens"]["fac@lu.example.org"]
-    assert f'href="webcal://localhost/calendar/f/{token}.ics"' in page
+    site = app.config["BASE_URL"].split("://", 1)[1]
+    assert f'href="webcal://{site}/calendar/f/{token}.ics"' in page
     assert f"/calendar/f/{token}.ics?scope=region" in page
     assert 'action="/staff/feed-token/rotate"' in page

@@ -3,6 +3,11 @@ database, so a fault (a stopped mail server, a killed process) hits a real proce
 
 Every process and every wait is bounded (``TIMEOUT``): a hang fails the test instead of
 blocking the run.
+
+Fault tests run on the real clock (marker ``real_clock``), not the frozen one of the other
+tests: the processes they start cannot see a frozen clock, so their data is dated from the
+clock those processes read (``utcnow()``). Under ``make test-dates`` that is faketime's, which
+the processes inherit through the environment.
 """
 
 from __future__ import annotations

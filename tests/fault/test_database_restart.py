@@ -31,7 +31,7 @@ from remote_groups.extensions import db
 from tests.conftest import make_course_taking_applications, make_group, make_region
 from tests.fault.conftest import ROOT, TIMEOUT, flask_env, wait_for
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.real_clock]
 
 CLIENTS = 4
 BEFORE_SECONDS = 2.0

@@ -103,6 +103,20 @@ def test_a_cancelled_session_sends_a_cancellation(participant):
     assert event["UID"] == event_of(calendars("invitation")[0])["UID"]
 
 
+def test_a_session_from_before_0006_is_updated_under_the_uid_it_was_published_with(participant):
+    """Its participants' calendars hold ``session-<id>@<host>`` from an invitation mailed
+    before the upgrade: a cancellation under any other UID would leave that event standing."""
+    first = participant.sessions[0]
+    first.uid = f"session-{first.id}@127.0.0.1"
+    sweep(a_week_before(first))
+    groups.cancel_session(first, "Ohjaaja sairastui", now=a_week_before(first))
+    sweep(a_week_before(first) + timedelta(minutes=1))
+    (invitation,) = calendars("invitation")
+    (cancellation,) = calendars("cancellation")
+    legacy = f"session-{first.id}@127.0.0.1"
+    assert str(event_of(invitation)["UID"]) == str(event_of(cancellation)["UID"]) == legacy
+
+
 def test_no_cancellation_for_a_session_never_invited(participant):
     last = participant.sessions[-1]
     groups.cancel_session(last, "Peruttu", now=datetime.now(UTC))

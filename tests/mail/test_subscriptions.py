@@ -152,7 +152,8 @@ def test_a_subscribers_reminder_carries_one_click_list_unsubscribe(app, client, 
         deliver_pending()
 
     [received] = [m for m in smtp.messages() if m["To"] == ADDRESS and "Påmin" in m["Subject"]]
-    unsubscribe_url = f"http://localhost/subscriptions/{subscription(app).token}/unsubscribe"
+    token = subscription(app).token
+    unsubscribe_url = f"{app.config['BASE_URL']}/subscriptions/{token}/unsubscribe"
     assert received["List-Unsubscribe"] == f"<{unsubscribe_url}>"
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert unsubscribe_url in received.get_body(("plain",)).get_content()

@@ -2,7 +2,9 @@
 
 A closed course has two accepted participants (fi, sv), one still waiting for a decision,
 and a session with a lead facilitator (sv) and a co-facilitator. ``sweep(now)`` is called with
-times relative to that session's start.
+times relative to that session's start. The course is set up at ``NOW`` (June 2026) for the
+first half of 2027; tests about the sweep's "now" add sessions around the frozen clock, some at
+instants where that now crosses a clock change, a new year or a leap day (``CROSSINGS``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from remote_groups.applications.models import ApplicationStatus
 from remote_groups.applications.service import ApplicationInput, decide, submit_application
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
+from remote_groups.groups.schedule import local_datetime
 from remote_groups.groups.service import cancel_session, move_session
 from remote_groups.mail.models import OutboxMessage, OutboxStatus
 from remote_groups.mail.sender import deliver_pending
@@ -27,7 +30,7 @@ from remote_groups.regions.models import Role, User
 from remote_groups.rotation.service import assign_facilitators
 from remote_groups.scheduler import _sweep_and_deliver, make_scheduler, run_job
 from remote_groups.types import utcnow
-from tests.conftest import NOW, make_group, make_region, make_user
+from tests.conftest import CROSSINGS, HELSINKI, NOW, make_group, make_region, make_user
 
 REGIONS = ("lansi-uusimaa", "siun-sote", "varha")
 PARTICIPANTS = {"aino@example.org": "fi", "bertil@example.org": "sv"}
@@ -80,7 +83,7 @@ def build_course(now: datetime = NOW) -> Course:
 
 
 def add_session(course: Course, starts_at: datetime) -> Session:
-    """A session of the course at any time (e.g. around the real clock), same facilitators,
+    """A session of the course at any time (e.g. around the frozen clock), same facilitators,
     on a schedule slot of its own."""
     session = Session(
         group=course.group,
@@ -220,9 +223,9 @@ def test_a_cancelled_session_gets_no_reminder(app, ctx):
     assert outbox("turn_next_week") == []
 
 
-def test_a_reminder_queued_before_the_session_was_cancelled_is_not_sent(app, ctx, smtp):
+def test_a_reminder_queued_before_the_session_was_cancelled_is_not_sent(app, ctx, smtp, now):
     course = build_course()
-    session = add_session(course, utcnow() + timedelta(hours=12))
+    session = add_session(course, now + timedelta(hours=12))
     swept(utcnow())  # queued; the mail server is down, say, so nothing is sent yet
     cancel_session(session, "Ohjaaja sairastui")
     db.session.commit()
@@ -233,9 +236,9 @@ def test_a_reminder_queued_before_the_session_was_cancelled_is_not_sent(app, ctx
     assert reminders == []
 
 
-def test_a_reminder_delivered_after_its_session_started_expires_unsent(app, ctx, smtp):
+def test_a_reminder_delivered_after_its_session_started_expires_unsent(app, ctx, smtp, now):
     course = build_course()
-    session = add_session(course, utcnow() - timedelta(minutes=30))
+    session = add_session(course, now - timedelta(minutes=30))
     swept(session.starts_at - timedelta(hours=2))  # the sweep ran in time …
     assert len(outbox("reminder")) == len(EVERYONE)
 
@@ -294,6 +297,39 @@ def test_an_offset_longer_than_a_week_is_still_reached(app, ctx):
     assert recipients("reminder") == sorted(EVERYONE)
 
 
+# The same wall-clock time tomorrow is this many real hours after each crossing instant.
+HOURS_TO_THIS_TIME_TOMORROW = {
+    "eve-of-summer-time": 23,
+    "eve-of-winter-time": 25,
+    "new-years-eve": 24,
+    "new-year-in-helsinki-only": 24,
+    "leap-day": 24,
+}
+
+
+@pytest.mark.parametrize(
+    ("now", "hours_away"),
+    [(CROSSINGS[name], hours) for name, hours in HOURS_TO_THIS_TIME_TOMORROW.items()],
+    ids=list(HOURS_TO_THIS_TIME_TOMORROW),
+    indirect=["now"],
+)
+def test_the_24_hour_reminder_counts_real_hours_across_the_night(app, ctx, now, hours_away):
+    """A session at this time tomorrow is reminded now when it is at most 24 real hours away
+    (23 on the eve of summer time), and on the eve of winter time (25) an hour later."""
+    course = build_course()
+    local = now.astimezone(HELSINKI)
+    tomorrow = local_datetime(local.date() + timedelta(days=1), local.time(), "Europe/Helsinki")
+    session = add_session(course, tomorrow)
+    assert session.starts_at - now == timedelta(hours=hours_away)
+
+    swept(now)
+    reminded_now = recipients("reminder")
+    swept(max(now, session.starts_at - timedelta(hours=24)))
+
+    assert reminded_now == ([] if hours_away > 24 else sorted(EVERYONE))
+    assert recipients("reminder") == sorted(EVERYONE)
+
+
 def test_participants_who_were_not_accepted_get_no_reminder(app, ctx):
     course = build_course()
 
@@ -313,10 +349,15 @@ def test_a_reminder_has_plain_text_and_html_bodies(app, ctx):
 # --- commands and the scheduler -------------------------------------------------------------
 
 
-def test_the_mail_sweep_command_queues_what_is_due(app, smtp):
+@pytest.mark.parametrize(
+    "now", [NOW, *CROSSINGS.values()], ids=["default", *CROSSINGS], indirect=True
+)
+def test_the_mail_sweep_command_queues_what_is_due(app, smtp, now):
+    """The command reads the clock itself: a session 12 hours from now is due, also when
+    those hours hold a clock change, a new year or a leap day."""
     with app.app_context(), app.test_request_context():
         course = build_course()
-        add_session(course, utcnow() + timedelta(hours=12))
+        add_session(course, now + timedelta(hours=12))
         before = db.session.scalar(select(func.count()).select_from(OutboxMessage))
 
     result = app.test_cli_runner().invoke(args=["mail", "sweep"])
@@ -329,10 +370,10 @@ def test_the_mail_sweep_command_queues_what_is_due(app, smtp):
     assert f"Queued {after - before} messages." in result.output
 
 
-def test_the_scheduled_job_queues_and_sends_due_reminders_every_minute(app, smtp):
+def test_the_scheduled_job_queues_and_sends_due_reminders_every_minute(app, smtp, now):
     with app.app_context(), app.test_request_context():
         course = build_course()
-        add_session(course, utcnow() + timedelta(hours=12))
+        add_session(course, now + timedelta(hours=12))
 
     run_job(app, _sweep_and_deliver)
     run_job(app, _sweep_and_deliver)
@@ -393,12 +434,12 @@ def test_a_second_sweep_skips_while_the_first_holds_the_lock(app):
         assert recipients("reminder") == sorted(EVERYONE)
 
 
-def test_two_schedulers_at_once_queue_and_deliver_each_message_exactly_once(app, smtp):
+def test_two_schedulers_at_once_queue_and_deliver_each_message_exactly_once(app, smtp, now):
     require_postgresql(app)
     with app.app_context(), app.test_request_context():
         course = build_course()
         for hours in (3, 12, 20):
-            add_session(course, utcnow() + timedelta(hours=hours))
+            add_session(course, now + timedelta(hours=hours))
     barrier = threading.Barrier(2)
 
     def scheduler_process() -> None:
@@ -416,6 +457,6 @@ def test_two_schedulers_at_once_queue_and_deliver_each_message_exactly_once(app,
         rows = outbox("reminder") + outbox("turn_next_week")
         assert len(rows) == 3 * len(EVERYONE) + 3
         assert {row.status for row in rows} == {OutboxStatus.sent}
-        expected = {f"<outbox-{row.id}@127.0.0.1>" for row in rows}
+        expected = {row.message_id for row in rows}
     counts = smtp.message_ids()
     assert {message_id: counts[message_id] for message_id in expected} == dict.fromkeys(expected, 1)

@@ -1,0 +1,33 @@
+"""The retention rule as one run: what ``flask data anonymize`` and the nightly job do.
+
+Every copy of personal data has its end (README, Security): applications are anonymized
+``RETENTION_DAYS`` after their course ends, with the mail about them (outbox rows and .eml
+files redacted); other mail is deleted ``OUTBOX_KEEP_DAYS`` after it went out; unconfirmed and
+ended subscriptions are deleted after theirs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from remote_groups.applications.service import anonymize_expired
+from remote_groups.mail.retention import forget_subscriptions, purge_outbox
+from remote_groups.types import utcnow
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    anonymized: int
+    purged_messages: int
+    deleted_subscriptions: int
+
+
+def apply_retention(now: datetime | None = None) -> RetentionReport:
+    """Run every retention rule once. The caller commits."""
+    now = now or utcnow()
+    return RetentionReport(
+        anonymized=anonymize_expired(now),
+        purged_messages=purge_outbox(now),
+        deleted_subscriptions=forget_subscriptions(now),
+    )
