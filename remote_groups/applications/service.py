@@ -34,6 +34,7 @@ from remote_groups.applications.selection import (
     suggest_selection,
 )
 from remote_groups.applications.spreadsheet import spreadsheet_csv
+from remote_groups.encryption import UndecryptableData
 from remote_groups.extensions import db
 from remote_groups.formatting import value_in_helsinki
 from remote_groups.groups.models import GroupKind, RemoteGroup
@@ -534,25 +535,32 @@ def anonymize_expired(now: datetime | None = None, retention_days: int | None = 
 # The participants file's columns, in the coordinator's language.
 PARTICIPANT_COLUMNS = (_l("Name"), _l("Email"), _l("Phone"), _l("Region"), _l("Language"))
 NEEDS_COLUMN = _l("What helps them take part")
+UNREADABLE_NEEDS = _l("This cannot be decrypted: the data key is missing. Tell the administrator.")
 
 
 def participants_csv(group: RemoteGroup, locale: str, include_needs: bool = False) -> str:
     """The accepted participants as a spreadsheet file (:mod:`spreadsheet`), headed in
     ``locale``."""
-    accepted = db.session.scalars(
+    query = (
         select(Application)
         .where(Application.group_id == group.id, Application.status == ApplicationStatus.accepted)
         .order_by(Application.name)
     )
+    accepted = db.session.scalars(query)
     with force_locale(locale):
         header = [str(label) for label in PARTICIPANT_COLUMNS]
         if include_needs:
             header.append(str(NEEDS_COLUMN))
+        unreadable = str(UNREADABLE_NEEDS)
     rows = []
     for a in accepted:
         row = [a.name, a.email, a.phone, a.home_region.name(locale).text, a.language]
         if include_needs:
-            row.append(a.needs)
+            try:
+                row.append(a.needs)
+            except UndecryptableData:
+                log.exception("the needs of application %s cannot be decrypted", a.id)
+                row.append(unreadable)
         rows.append(row)
     return spreadsheet_csv(header, rows)
 

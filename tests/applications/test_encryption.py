@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from remote_groups import create_app
-from remote_groups.applications.models import Application
+from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.config import ConfigError, config_problems
 from remote_groups.encryption import UndecryptableData, configured_keys
 from remote_groups.extensions import db
@@ -205,3 +205,21 @@ def test_the_model_reads_no_needs_until_asked(app, client, course):
     with app.app_context():
         application = db.session.scalar(select(Application))
         assert "needs" not in application.__dict__
+
+
+def test_the_participants_export_marks_needs_no_key_opens_instead_of_failing(
+    app, client, under_old_key, monkeypatch
+):
+    with app.app_context():
+        for application in db.session.scalars(select(Application)):
+            application.status = ApplicationStatus.accepted
+        db.session.commit()
+    monkeypatch.setitem(app.config, "DATA_KEYS", NEW_KEY)
+    login(client, "coord@lu.example.org")
+
+    response = client.get("/staff/courses/kurssi/participants.csv?include_needs=1")
+
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.count("Tätä ei voi purkaa salauksesta") == 3
+    assert "a0@example.org" in body and NEEDS not in body
