@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from remote_groups import create_app
+from remote_groups.applications.models import Application, ApplicationStatus, Participant
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
@@ -187,6 +188,30 @@ def group_values(**overrides: object) -> dict[str, object]:
 
 def make_group(regions: list[Region], now: datetime = NOW, **overrides: object) -> RemoteGroup:
     return group_service.save_group(None, group_values(**overrides), regions, regions[0], now)
+
+
+def make_participant(
+    course: RemoteGroup, home_region: Region, now: datetime, **overrides: object
+) -> Application:
+    """An accepted applicant of ``course`` with a participant feed (as a decision makes one)."""
+    values: dict[str, object] = {
+        "name": "Aino Asiakas",
+        "email": "aino@example.org",
+        "phone": "+358 40 123 4567",
+        "language": "fi",
+        "motivation": "Haluan oppia.",
+        **overrides,
+    }
+    application = Application(
+        group=course,
+        home_region=home_region,
+        consent_at=now,
+        status=ApplicationStatus.accepted,
+        **values,
+    )
+    application.participant = Participant(group_id=course.id)
+    db.session.add(application)
+    return application
 
 
 def make_course_taking_applications(

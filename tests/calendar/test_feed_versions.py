@@ -19,13 +19,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from remote_groups.applications.models import Application, ApplicationStatus, Participant
 from remote_groups.calendar import service as calendar_service
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind
 from remote_groups.regions.models import Role, User
 from remote_groups.rotation import service as rotation_service
-from tests.conftest import make_group, make_region, make_user
+from tests.conftest import make_group, make_participant, make_region, make_user
 
 NOW = datetime(2027, 3, 10, 12, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
 
@@ -55,18 +54,7 @@ def urls(app: Flask) -> list[str]:
         for session in course.sessions[:8]:
             if session.host_region_id == regions[0].id and session.starts_at > now:
                 rotation_service.assign_facilitators(session, lead, [], now)
-        application = Application(
-            group=course,
-            name="Aino Asiakas",
-            email="aino@example.org",
-            home_region=regions[0],
-            language="fi",
-            motivation="Haluan oppia.",
-            consent_at=now,
-            status=ApplicationStatus.accepted,
-        )
-        application.participant = Participant(group_id=course.id)
-        db.session.add(application)
+        application = make_participant(course, regions[0], now)
         db.session.commit()
         participant = application.participant.feed_token
         tokens = {u.email: u.feed_token for u in db.session.scalars(select(User))}

@@ -22,14 +22,14 @@ from flask.testing import FlaskClient
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
-from remote_groups.applications.models import Application, ApplicationStatus, Participant
+from remote_groups.applications.models import ApplicationStatus, Participant
 from remote_groups.calendar import service
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.rotation import service as rotation_service
-from tests.conftest import csrf_token, login, make_group, make_region, make_user
+from tests.conftest import csrf_token, login, make_group, make_participant, make_region, make_user
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 TITLE_FI = "Mieli, keho; yhdessä – Ψυχή 心"
@@ -102,20 +102,14 @@ def feeds(app: Flask) -> dict[str, object]:
         for each in (group, course):
             session = first_session_hosted_by(each, lu)
             rotation_service.assign_facilitators(session, lead, [co], now)
-        application = Application(
-            group=course,
+        application = make_participant(
+            course,
+            lu,
+            now,
             name=PARTICIPANT_NAME,
             email=PARTICIPANT_EMAIL,
-            phone="+358 40 123 4567",
-            home_region=lu,
-            language="fi",
             needs="Tarvitsen avustajan.",
-            motivation="Haluan oppia.",
-            consent_at=now,
-            status=ApplicationStatus.accepted,
         )
-        application.participant = Participant(group_id=course.id)
-        db.session.add(application)
         db.session.commit()
         tokens = {u.email: u.feed_token for u in db.session.scalars(select(User))}
         return {

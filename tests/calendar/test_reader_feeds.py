@@ -18,14 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from remote_groups.applications.models import Application, ApplicationStatus, Participant
 from remote_groups.calendar import service as calendar_service
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, Session
 from remote_groups.regions.models import Role, User
 from remote_groups.rotation import service as rotation_service
 from tests.calendar.readers import READERS_BY_NAME, Reader
-from tests.conftest import login, make_group, make_region, make_user
+from tests.conftest import login, make_group, make_participant, make_region, make_user
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 CLOCKS = {
@@ -66,19 +65,7 @@ def network(app: Flask, clock: datetime) -> dict[str, str]:
         for session in [*group.sessions, *course.sessions]:
             if session.host_region_id == regions[0].id and session.starts_at > now:
                 rotation_service.assign_facilitators(session, lead, [], now)
-        application = Application(
-            group=course,
-            name="Aino Asiakas",
-            email="aino@example.org",
-            phone="+358 40 123 4567",
-            home_region=regions[0],
-            language="fi",
-            motivation="Haluan oppia.",
-            consent_at=now,
-            status=ApplicationStatus.accepted,
-        )
-        application.participant = Participant(group_id=course.id)
-        db.session.add(application)
+        application = make_participant(course, regions[0], now)
         db.session.commit()
         tokens = {u.email: u.feed_token for u in db.session.scalars(select(User))}
         return {
