@@ -79,7 +79,7 @@ def feeds(app: Flask) -> dict[str, object]:
         lead = set_name("fac@lu.example.org", LEAD_NAME)
         co = set_name("fac@siun.example.org", CO_NAME)
         now = datetime.now(UTC)
-        term = {"term_start": today(), "term_end": today().replace(year=today().year + 1)}
+        term = {"term_start": today(), "term_end": today() + timedelta(days=365)}
         group = make_group(
             [lu, siun, varha],
             now=now,
@@ -241,7 +241,7 @@ def test_ascension_day_leaves_a_gap_in_the_feed(client, feeds):
     )
     shown = {local_start(e).date() for e in events(get_feed(client, group_feed_url(feeds)))}
     assert ascension not in shown
-    term = (today(), today().replace(year=today().year + 1))
+    term = (today(), today() + timedelta(days=365))
     neighbours = [ascension + timedelta(days=days) for days in (-7, 7)]
     neighbours = [day for day in neighbours if term[0] < day <= term[1]]
     assert neighbours and all(day in shown for day in neighbours)
