@@ -66,3 +66,22 @@ def sessions_and_hosts(app: Flask) -> list[tuple[int, str | None]]:
             select(Session.id, Session.host_region_id).order_by(Session.id)
         ).all()
         return [tuple(row) for row in rows]
+
+
+def api_group(**overrides: object) -> dict[str, object]:
+    """A POST /api/v1/groups body for a group of the owner region; ``overrides`` change it."""
+    payload = {
+        "slug": "api-group",
+        "kind": "open",
+        "language": "fi",
+        "title_fi": "API-ryhmä",
+        "meeting_url": "https://meet.example.org/api",
+        "weekday": 1,
+        "start_time": "14:30",
+        "duration_minutes": 60,
+        "term_start": "2027-01-01",
+        "term_end": "2027-03-31",
+        "regions": ["lansi-uusimaa"],
+    }
+    payload.update(overrides)
+    return payload

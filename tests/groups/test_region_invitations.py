@@ -14,7 +14,7 @@ from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
 from remote_groups.regions.models import Region, User
 from remote_groups.service import ServiceError
 from tests.conftest import csrf_token, login
-from tests.groups.conftest import OWNER, PARTNER, edit_form
+from tests.groups.conftest import OWNER, PARTNER, api_group, edit_form
 
 INVITED = "coord@lappi.example.org"  # lappi, outside the world's group until it accepts
 ALL_FOUR = ["lansi-uusimaa", "siun-sote", "varha", "lappi"]
@@ -160,19 +160,7 @@ def test_only_a_region_taking_part_can_be_made_the_owner(client, app, invited):
 
 def test_a_group_created_through_the_api_invites_the_other_regions(client, app, partners):
     login(client, OWNER)
-    payload = {
-        "slug": "api-group",
-        "kind": "open",
-        "language": "fi",
-        "title_fi": "API-ryhmä",
-        "meeting_url": "https://meet.example.org/api",
-        "weekday": 1,
-        "start_time": "14:30",
-        "duration_minutes": 60,
-        "term_start": "2027-01-01",
-        "term_end": "2027-03-31",
-        "regions": ["lansi-uusimaa", "varha"],
-    }
+    payload = api_group(regions=["lansi-uusimaa", "varha"])
     response = client.post("/api/v1/groups", json=payload)
     assert response.status_code == 201
     created = response.get_json()

@@ -17,6 +17,7 @@ from tests.groups.conftest import (
     MEETING_URL,
     OWNER,
     PARTNER,
+    api_group,
     edit_form,
     sessions_and_hosts,
     stored_group,
@@ -221,24 +222,6 @@ def test_an_admin_creates_a_group_for_any_region(client, app, partners):
 
 
 # --- the API ------------------------------------------------------------------------------------
-
-
-def api_group(**overrides):
-    payload = {
-        "slug": "api-group",
-        "kind": "open",
-        "language": "fi",
-        "title_fi": "API-ryhmä",
-        "meeting_url": "https://meet.example.org/api",
-        "weekday": 1,
-        "start_time": "14:30",
-        "duration_minutes": 60,
-        "term_start": "2027-01-01",
-        "term_end": "2027-03-31",
-        "regions": ["lansi-uusimaa"],
-    }
-    payload.update(overrides)
-    return payload
 
 
 def test_the_api_refuses_a_group_hosted_only_by_another_region(client, app, partners):
