@@ -113,15 +113,16 @@ class Site:
         assert self.driver.find_element("css selector", "html").get_attribute("lang") == code
 
     def log_in(self, email: str, password: str = STAFF_PASSWORD) -> None:
-        from selenium.webdriver.support import expected_conditions as ec
-
         self.open("/staff/login")
         self.driver.find_element("id", "email").send_keys(email)
         self.driver.find_element("id", "password").send_keys(password)
-        button = self.driver.find_element("css selector", "main form button[type=submit]")
-        button.click()
-        self._wait().until(ec.staleness_of(button))
-        assert "/staff/login" not in self.driver.current_url, "the demo login works"
+        self.driver.find_element("css selector", "main form button[type=submit]").click()
+        # Waits for the address, not for the old button to go stale: Chromium may answer a
+        # staleness probe made mid-navigation with "Node … does not belong to the document".
+        self._wait().until(
+            lambda driver: "/staff/login" not in driver.current_url,
+            "the demo login works and leaves the login page",
+        )
 
     def wait_for(self, css: str) -> Any:
         """The first element matching ``css``, once the page has it."""
