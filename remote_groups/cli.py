@@ -115,14 +115,16 @@ def rotation_plan(slug: str, dry_run: bool) -> None:
 @data_cli.command("anonymize")
 def data_anonymize() -> None:
     """Apply the retention rule once: anonymize applications to courses that ended long ago
-    (and redact the mail about them), delete old mail and old subscriptions."""
+    (and redact the mail about them), delete old mail, old subscriptions and old staff
+    password links."""
     from remote_groups.retention import apply_retention
 
     report = apply_retention()
     db.session.commit()
     click.echo(
         f"Anonymized {report.anonymized} applications; deleted {report.purged_messages} old "
-        f"messages and {report.deleted_subscriptions} old subscriptions."
+        f"messages, {report.deleted_subscriptions} old subscriptions and "
+        f"{report.deleted_staff_links} old staff password links."
     )
 
 

@@ -20,10 +20,10 @@ from flask import Flask, Response, g, request
 
 request_log = logging.getLogger("remote_groups.requests")
 
-# Private links: feeds, the applicant's status page, email subscriptions. Repeated slashes
-# reach the same pages (the router merges them).
+# Private links: feeds, the applicant's status page, email subscriptions, staff members'
+# password links. Repeated slashes reach the same pages (the router merges them).
 _TOKEN_IN_PATH = re.compile(
-    r"(/calendar/+[pf]/+|/applications/+|/subscriptions/+)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
+    r"(/calendar/+[pf]/+|/applications/+|/subscriptions/+|/staff/+access/+)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"
 )
 _TOKEN_IN_QUERY = re.compile(r"(token=)[^&#\s\"']+")
 # Where a log line's words part: a word with a percent escape is decoded before redaction,

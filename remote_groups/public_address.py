@@ -18,13 +18,23 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, has_app_context, has_request_context
 from flask.globals import app_ctx, request_ctx
+from flask_babel import force_locale, gettext
 from werkzeug.exceptions import SecurityError
 from werkzeug.routing import MapAdapter
 from werkzeug.wsgi import get_host
 
 log = logging.getLogger(__name__)
 
-WRONG_HOST_BODY = "400 Bad Request: this site is not served at that address.\n"
+
+def wrong_host_body(app: Flask) -> str:
+    """The 400 page for another host: one line in each of the site's languages (there is no
+    request to choose one from yet), from the catalogs like every other text."""
+    lines = []
+    with app.app_context():
+        for language in app.config["LANGUAGES"]:
+            with force_locale(language):
+                lines.append(gettext("This site is not served at that address."))
+    return "400\n" + "\n".join(lines) + "\n"
 
 
 class PublicAddressFlask(Flask):
@@ -34,6 +44,8 @@ class PublicAddressFlask(Flask):
     one: the path of a link is then taken relative to the root the request came in at
     (``SCRIPT_NAME``), so the prefix is never written twice.
     """
+
+    _wrong_host_body: str | None = None  # made once, on the first refusal
 
     def url_for(
         self,
@@ -87,7 +99,9 @@ class PublicAddressFlask(Flask):
                 "refused a request for host %r: not in TRUSTED_HOSTS",
                 environ.get("HTTP_HOST", "")[:100],
             )
-            response = Response(WRONG_HOST_BODY, status=400, mimetype="text/plain")
+            if self._wrong_host_body is None:
+                self._wrong_host_body = wrong_host_body(self)
+            response = Response(self._wrong_host_body, status=400, mimetype="text/plain")
             response.headers["X-Content-Type-Options"] = "nosniff"
             return response(environ, start_response)
         return super().wsgi_app(environ, start_response)

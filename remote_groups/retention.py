@@ -3,7 +3,8 @@
 Every copy of personal data has its end (README, Security): applications are anonymized
 ``RETENTION_DAYS`` after their course ends, with the mail about them (outbox rows and .eml
 files redacted); other mail is deleted ``OUTBOX_KEEP_DAYS`` after it went out; unconfirmed and
-ended subscriptions are deleted after theirs.
+ended subscriptions are deleted after theirs; staff members' password links a day after they
+were used or expired, the mail that carried them redacted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from remote_groups.applications.service import anonymize_expired
 from remote_groups.mail.retention import forget_subscriptions, purge_outbox
+from remote_groups.regions.access_links import forget_links
 from remote_groups.types import utcnow
 
 
@@ -21,6 +23,7 @@ class RetentionReport:
     anonymized: int
     purged_messages: int
     deleted_subscriptions: int
+    deleted_staff_links: int
 
 
 def apply_retention(now: datetime | None = None) -> RetentionReport:
@@ -30,4 +33,5 @@ def apply_retention(now: datetime | None = None) -> RetentionReport:
         anonymized=anonymize_expired(now),
         purged_messages=purge_outbox(now),
         deleted_subscriptions=forget_subscriptions(now),
+        deleted_staff_links=forget_links(now),
     )

@@ -220,6 +220,32 @@ def test_changing_a_groups_weekly_time_to_one_the_clocks_skip_changes_nothing(cl
     assert weekly_times(app) == before
 
 
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        (
+            "fi",
+            "Kellonaikaa 3.30 ei ole näinä päivinä: sunnuntai 26. maaliskuuta 2028,"
+            " sunnuntai 25. maaliskuuta 2029.",
+        ),
+        (
+            "sv",
+            "Klockslaget 03:30 finns inte dessa dagar: söndag 26 mars 2028, söndag 25 mars 2029.",
+        ),
+    ],
+)
+def test_a_weekly_time_the_clocks_skip_on_several_days_is_refused_naming_each(
+    client, app, world, lang, message
+):
+    login(client, "coord@lu.example.org")
+    before = stored_rows(app)
+    data = group_form(client, term_start="2028-03-01", term_end="2029-04-30")
+    response = client.post(f"/staff/groups/new?lang={lang}", data=data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert stored_rows(app) == before
+
+
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
 def test_the_api_refuses_a_weekly_time_the_clocks_skip_with_the_same_localized_message(
     client, app, world, lang

@@ -107,6 +107,16 @@ def test_every_page_refuses_another_host(client, course, path):
     assert client.get(path, headers={"Host": "evil.example"}).status_code == 400
 
 
+def test_the_refusal_of_another_host_says_why_in_finnish_swedish_and_english(client, course):
+    response = client.get("/", headers={"Host": "evil.example", "Accept-Language": "sv"})
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    body = response.get_data(as_text=True)
+    assert "Tätä sivustoa ei ole tarjolla tässä osoitteessa." in body
+    assert "Den här webbplatsen finns inte på den här adressen." in body
+    assert "This site is not served at that address." in body
+
+
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1:5001", "localhost:8080"])
 def test_development_serves_the_loopback_names_on_any_port(client, course, host):
     """`make run` with PORT=… is reached at 127.0.0.1 or localhost on that port."""

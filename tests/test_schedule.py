@@ -147,6 +147,15 @@ def test_a_weekly_time_that_does_not_exist_on_one_day_of_the_term_is_refused_nam
     assert refused.value.day == date(2028, 3, 26)
 
 
+def test_a_weekly_time_skipped_on_several_days_of_a_long_term_names_them_all():
+    schedule = sundays(time(3, 30), 60, date(2027, 1, 1), date(2029, 12, 31))
+    with pytest.raises(NonexistentLocalTime) as refused:
+        occurrences(schedule)
+    # 2027-03-28 is Easter Sunday: skipped as a holiday, so its missing 03:30 is no problem.
+    assert refused.value.days == (date(2028, 3, 26), date(2029, 3, 25))
+    assert refused.value.day == date(2028, 3, 26)
+
+
 def test_a_holiday_on_the_spring_forward_night_is_skipped_before_the_time_is_needed():
     schedule = sundays(time(3, 30), 60, date(2027, 3, 21), date(2027, 4, 4))
     found = occurrences(schedule)

@@ -50,8 +50,10 @@ class Skip:
 class NonexistentLocalTime(ValueError):
     """A wall-clock time that the clocks skip on that day, when summer time begins."""
 
-    def __init__(self, day: date, wall_clock: time, zone: str):
-        super().__init__(f"{wall_clock:%H:%M} does not exist on {day} in {zone}")
+    def __init__(self, day: date, wall_clock: time, zone: str, days: tuple[date, ...] = ()):
+        self.days = days or (day,)
+        listed = ", ".join(str(d) for d in self.days)
+        super().__init__(f"{wall_clock:%H:%M} does not exist on {listed} in {zone}")
         self.day = day
         self.wall_clock = wall_clock
         self.zone = zone
@@ -120,16 +122,24 @@ def occurrences(
 ) -> list[Occurrence | Skip]:
     """Every scheduled date of the term, each either a meeting or a skip with its reason.
 
-    Raises ``NonexistentLocalTime`` for the first meeting day whose start time the clocks
-    skip: a weekly time that cannot be kept on one of its days is refused, not moved.
+    Raises ``NonexistentLocalTime`` naming every meeting day whose start time the clocks
+    skip (``days``; ``day`` is the first): a weekly time that cannot be kept on one of its
+    days is refused, not moved, and the coordinator learns of all such days at once.
     """
     skipped = {skip.day: skip for skip in skips(schedule, holiday)}
     length = timedelta(minutes=schedule.duration_minutes)
     result: list[Occurrence | Skip] = []
+    gaps: list[date] = []
     for day in schedule_days(schedule):
         if day in skipped:
             result.append(skipped[day])
             continue
-        starts_at = local_datetime(day, schedule.start_time, schedule.timezone)
+        try:
+            starts_at = local_datetime(day, schedule.start_time, schedule.timezone)
+        except NonexistentLocalTime:
+            gaps.append(day)
+            continue
         result.append(Occurrence(day, starts_at, starts_at + length))
+    if gaps:
+        raise NonexistentLocalTime(gaps[0], schedule.start_time, schedule.timezone, tuple(gaps))
     return result

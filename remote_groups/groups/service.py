@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -38,7 +39,7 @@ from remote_groups.mail.service import (
     render_message,
     withdraw_pending_notices,
 )
-from remote_groups.regions.models import Region, User
+from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import can_change_group_structure, can_own_new_group
 from remote_groups.rotation.service import apply_plan
 from remote_groups.service import ServiceError
@@ -74,16 +75,23 @@ class RegenerationReport:
 
 
 def _clock_change_refusal(gap: NonexistentLocalTime) -> ServiceError:
-    """A start time that the clocks skip, refused beside the start time field."""
-    return ServiceError(
-        _l(
+    """A start time that the clocks skip, refused beside the start time field, naming every
+    day of the term on which it does not exist."""
+    if len(gap.days) == 1:
+        message = _l(
             "There is no %(time)s on %(date)s: summer time begins and the clocks jump an hour "
             "forward that night. Choose another start time.",
             time=wall_clock(gap.wall_clock),
             date=date_full(gap.day),
-        ),
-        field="start_time",
-    )
+        )
+    else:
+        message = _l(
+            "There is no %(time)s on these days: %(dates)s. Summer time begins and the clocks"
+            " jump an hour forward those nights. Choose another start time.",
+            time=wall_clock(gap.wall_clock),
+            dates=", ".join(date_full(day) for day in gap.days),
+        )
+    return ServiceError(message, field="start_time")
 
 
 def regions_by_slug(slugs: list[str]) -> list[Region]:
@@ -231,10 +239,44 @@ def _invite(group: RemoteGroup, regions: list[Region], by: User, now: datetime |
             group.invitations.remove(invitation)
     for region in regions:
         if region.id not in pending:
-            group.invitations.append(
-                GroupInvitation(region=region, invited_by=by, created_at=now or utcnow())
-            )
+            invitation = GroupInvitation(region=region, invited_by=by, created_at=now or utcnow())
+            group.invitations.append(invitation)
+            db.session.flush()
+            _tell_coordinators_of_invitation(invitation)
     db.session.flush()
+
+
+def _tell_coordinators_of_invitation(invitation: GroupInvitation) -> None:
+    """The active coordinators of an invited region hear of the invitation at once, in their
+    own language, with the link to the page where they answer it."""
+    coordinators = db.session.scalars(
+        select(User)
+        .where(
+            User.region_id == invitation.region_id,
+            User.role == Role.coordinator,
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    )
+    for person in coordinators:
+        message = render_message(
+            "group_invitation",
+            person.language,
+            person=person,
+            group=invitation.group,
+            invitation=invitation,
+            answer_url=url_for("staff_groups.invitations", _external=True),
+        )
+        try:
+            enqueue(
+                kind="group_invitation",
+                key=f"{invitation.id}:{person.id}",
+                recipient=person.email,
+                language=person.language,
+                message=message,
+            )
+        except InvalidRecipient:
+            log.warning("skipped an invalid coordinator address for invitation %s", invitation.id)
 
 
 def pending_invitations_of(region_id: int) -> list[GroupInvitation]:

@@ -62,14 +62,23 @@ def delete_eml_copies(message_ids: Iterable[str]) -> int:
 def redact_messages_about(applications: Select[Any], now: datetime, batch: int = BATCH) -> int:
     """Redact every message about the applications that ``applications`` (a select of
     application ids) finds, unless already redacted. Returns how many were redacted."""
+    return redact_messages(
+        select(OutboxMessage.id).where(OutboxMessage.application_id.in_(applications)),
+        now,
+        batch,
+    )
+
+
+def redact_messages(messages: Select[Any], now: datetime, batch: int = BATCH) -> int:
+    """Redact the messages whose ids ``messages`` (a select of outbox ids) finds, unless
+    already redacted: recipient, subject, bodies, calendar part, unsubscribe link, key and
+    last error are replaced, a message not yet sent never will be, its .eml copy is deleted.
+    Returns how many were redacted."""
     redacted = 0
     while True:
         rows = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.message_id)
-            .where(
-                OutboxMessage.application_id.in_(applications),
-                OutboxMessage.redacted_at.is_(None),
-            )
+            .where(OutboxMessage.id.in_(messages), OutboxMessage.redacted_at.is_(None))
             .order_by(OutboxMessage.id)
             .limit(batch)
         ).all()

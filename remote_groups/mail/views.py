@@ -142,8 +142,17 @@ def resend(message_id: int) -> ResponseReturnValue:
             "error",
         )
         return _outbox_page(409)
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        flash(
+            _(
+                "This message is too late to send: what it was about (a session, a link) has"
+                " already begun or expired."
+            ),
+            "error",
+        )
+        return _outbox_page(409)
+    # Its expiry stays: a reminder sent again is still never sent after its session began.
     row.status, row.attempts, row.next_attempt_at = OutboxStatus.pending, 0, utcnow()
-    row.expires_at = None
     db.session.commit()
     flash(_("The message will be sent again."))
     return redirect(url_for("mail.outbox"))

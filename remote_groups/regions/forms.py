@@ -68,8 +68,9 @@ class UserForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
         description=_l(
-            "At least 12 characters. Leave empty to keep the current password. The user must"
-            " replace it with one of their own when they next log in."
+            "Usually left empty: a new user gets an email with a link to choose their own"
+            " password, and an existing user keeps theirs. A password typed here is one-time:"
+            " the user must replace it with their own when they next log in."
         ),
         validators=[Optional(strip_whitespace=False)],
     )
@@ -89,13 +90,12 @@ class UserForm(FlaskForm):
             raise ValidationError(_l("Coordinators and facilitators belong to a region."))
 
 
-class PasswordChangeForm(FlaskForm):
-    """A staff member's own new password: the current one, and the new one twice."""
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254)])
 
-    current_password = PasswordField(
-        _l("Current password"), validators=[DataRequired(REQUIRED), Length(max=200)]
-    )
-    new_password = PasswordField(
+
+def new_password_field() -> PasswordField:
+    return PasswordField(
         _l("New password"),
         description=_l(
             "At least 12 characters, not easy to guess. Several unrelated words are a good"
@@ -103,10 +103,30 @@ class PasswordChangeForm(FlaskForm):
         ),
         validators=[InputRequired(REQUIRED)],
     )
-    new_password_again = PasswordField(
+
+
+def new_password_again_field() -> PasswordField:
+    return PasswordField(
         _l("New password again"),
         validators=[
             InputRequired(REQUIRED),
             EqualTo("new_password", message=_l("The two new passwords are not the same.")),
         ],
     )
+
+
+class NewPasswordForm(FlaskForm):
+    """A password chosen through a mailed link: the new one twice."""
+
+    new_password = new_password_field()
+    new_password_again = new_password_again_field()
+
+
+class PasswordChangeForm(FlaskForm):
+    """A staff member's own new password: the current one, and the new one twice."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(REQUIRED), Length(max=200)]
+    )
+    new_password = new_password_field()
+    new_password_again = new_password_again_field()

@@ -37,6 +37,8 @@ PASSWORD_CHANGE_ENDPOINTS = frozenset(
         "staff.account",
         "staff.login",
         "staff.logout",
+        "staff.forgot_password",
+        "staff.access_link",
         "static",
         "groups.choose_language",
         "pages.accessibility",

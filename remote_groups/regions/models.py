@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -101,3 +102,54 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a staff access link's token: its SHA-256, hex. The token is
+    32 random bytes, so a plain hash is enough (no salt or slow hash needed), and a copy of
+    the database holds no working link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class StaffLinkPurpose(LabelledEnum):
+    invitation = "invitation", _l("Invitation")
+    password_reset = "password_reset", _l("New password")
+
+
+class StaffLink(db.Model):
+    """A mailed single-use link by which a staff member chooses their password: the invitation
+    of a new user, or "forgot password". Only the token's digest is stored; a link works once,
+    until ``expires_at``, and only while it is the user's newest (issuing one closes the
+    others). ``outbox_message_id`` names the mail that carried it, so that copy is redacted
+    once the link is used or has expired (``regions.access_links``)."""
+
+    __tablename__ = "staff_links"
+    __table_args__ = (Index("ix_staff_links_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[StaffLinkPurpose] = mapped_column(
+        enum_column(StaffLinkPurpose, "staff_link_purpose")
+    )
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the link was used; when it was closed, used or not (a newer link, deactivation, a
+    # password change).
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="SET NULL")
+    )
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def used(self) -> bool:
+        return self.used_at is not None
+
+    def open_at(self, now: datetime) -> bool:
+        return self.closed_at is None and now < self.expires_at
+
+    def __repr__(self) -> str:
+        return f"<StaffLink {self.id} {self.purpose}>"

@@ -13,7 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from remote_groups.calendar.service import rotate_user_token
 from remote_groups.extensions import db
 from remote_groups.groups.models import Session, SessionStatus, session_co_facilitators
-from remote_groups.regions.models import Region, Role, User
+from remote_groups.regions import access_links
+from remote_groups.regions.models import Region, Role, StaffLinkPurpose, User
 from remote_groups.regions.passwords import password_problem
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
@@ -74,12 +75,15 @@ def save_user(
     """Create or change a user. A ``password`` given here is set by someone other than its
     owner (an administrator), so by default it is ``one_time_password``: its owner must choose
     their own at the next login, and the user's open sessions end. ``users create-admin``
-    passes False: the administrator typed their own."""
+    passes False: the administrator typed their own.
+
+    A new user without a ``password`` is invited: their account gets a random password that
+    nobody knows, and they are mailed a single-use link to choose their own
+    (``regions.access_links``)."""
     other = user_by_email(email)
     if other is not None and other is not user:
         raise ServiceError(_l("Another user already has this email address."), "email")
-    if user is None and not password:
-        raise ServiceError(_l("Give the new user a password."), "password")
+    new = user is None
     user = user or User()
     user.email, user.name, user.role, user.region = email.strip().lower(), name, role, region
     user.language = language
@@ -87,8 +91,39 @@ def save_user(
         user.set_password(password)
         user.password_must_change = one_time_password
         user.end_sessions()
+        if not new:
+            access_links.close_links(user)  # the administrator's password replaces any link
+    elif new:
+        user.set_password(secrets.token_urlsafe(32))
     db.session.add(user)
+    if new and not password:
+        db.session.flush()
+        access_links.issue_link(user, StaffLinkPurpose.invitation)
     return user
+
+
+def send_access_link(user: User) -> StaffLinkPurpose:
+    """An administrator mails ``user`` a new link to choose their password: the invitation
+    again if the user never used theirs, else a password reset. Returns which."""
+    if not user.active:
+        raise ServiceError(_l("Reactivate the user first."))
+    purpose = (
+        StaffLinkPurpose.invitation
+        if access_links.never_chose_password(user)
+        else StaffLinkPurpose.password_reset
+    )
+    access_links.issue_link(user, purpose)
+    return purpose
+
+
+def request_password_reset(email: str) -> None:
+    """ "Forgot password": mail a reset link if ``email`` is an active staff account's, unless
+    one went out within ``access_links.REPEAT_MINUTES``. Answers nothing either way: the page
+    says the same for every address, so it tells nobody who has an account."""
+    user = user_by_email(email)
+    if user is None or not user.active or access_links.sent_recently(user):
+        return
+    access_links.issue_link(user, StaffLinkPurpose.password_reset)
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
@@ -107,6 +142,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
     user.set_password(new)
     user.password_must_change = False
     user.end_sessions()
+    access_links.close_links(user)  # a reset link asked for earlier is not needed any more
 
 
 def deactivate_user(user: User, by: User) -> None:
@@ -119,6 +155,7 @@ def deactivate_user(user: User, by: User) -> None:
         raise ServiceError(_l("You cannot deactivate yourself."))
     user.active = False
     user.end_sessions()
+    access_links.close_links(user)
     rotate_user_token(user)
 
 

@@ -13,14 +13,21 @@ from remote_groups.extensions import db, login_manager
 from remote_groups.formatting import current_locale
 from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import ConfirmForm
-from remote_groups.regions import logins, service
-from remote_groups.regions.forms import LoginForm, PasswordChangeForm, RegionForm, UserForm
-from remote_groups.regions.models import Region, Role, User
+from remote_groups.regions import access_links, logins, service
+from remote_groups.regions.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    RegionForm,
+    UserForm,
+)
+from remote_groups.regions.models import Region, Role, StaffLinkPurpose, User
 from remote_groups.regions.permissions import can_edit_group, roles_required
 from remote_groups.security import throttle
 from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
-from remote_groups.web import safe_local_path
+from remote_groups.web import commit_or_flash_error, safe_local_path
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -120,6 +127,55 @@ def account() -> ResponseReturnValue:
     return render_template("regions/account.html", form=form), status
 
 
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@rate_limited("login", "RATE_LIMIT_LOGIN")
+def forgot_password() -> ResponseReturnValue:
+    """Ask for a link to choose a new password. The answer is the same for every address, so
+    it tells nobody whether an address has an account (``service.request_password_reset``)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        service.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template(
+            "regions/forgot_password_sent.html",
+            email=form.email.data,
+            link_hours=access_links.LINK_HOURS,
+        )
+    status = 422 if form.errors else 200
+    return render_template("regions/forgot_password.html", form=form), status
+
+
+@bp.route("/access/<token>", methods=["GET", "POST"])
+@rate_limited("login", "RATE_LIMIT_LOGIN")
+def access_link(token: str) -> ResponseReturnValue:
+    """The mailed single-use link (an invitation or a password reset): choose a password.
+    An unknown, used or expired link gets a page that says so and where to ask for a new one.
+    The token is in the path: the logs redact it, and no Referer carries it on."""
+    headers = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+    link = access_links.open_link(token)
+    if link is None:
+        page = render_template(
+            "regions/access_link_closed.html", link_hours=access_links.LINK_HOURS
+        )
+        return page, 404, headers
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            access_links.use_link(link, form.new_password.data)
+        except ServiceError as error:
+            db.session.rollback()
+            form.new_password.errors.append(error.message)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logins.end_login()  # whoever was logged in here, the sessions just ended
+            flash(_("Your password is set. Log in with it."))
+            return redirect(url_for("staff.login"))
+    status = 422 if form.errors else 200
+    page = render_template("regions/access_link.html", form=form, link=link)
+    return page, status, headers
+
+
 @bp.get("/")
 @login_required
 def home() -> ResponseReturnValue:
@@ -210,6 +266,25 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("staff.users"))
 
 
+@bp.post("/users/<int:user_id>/send-link")
+@roles_required(Role.admin)
+def send_access_link(user_id: int) -> ResponseReturnValue:
+    """Mail the user a new link to choose their password (the invitation again, if they never
+    used it). Their password stays as it is until they use the link."""
+    user = db.session.get(User, user_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    commit_or_flash_error(
+        lambda: service.send_access_link(user),
+        lambda purpose: (
+            _("A new invitation was sent to %(email)s.", email=user.email)
+            if purpose == StaffLinkPurpose.invitation
+            else _("A link to choose a new password was sent to %(email)s.", email=user.email)
+        ),
+    )
+    return redirect(url_for("staff.users"))
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.admin)
@@ -243,7 +318,16 @@ def edit_user(user_id: int | None = None) -> ResponseReturnValue:
             db.session.rollback()
             form[error.field or "email"].errors.append(error.message)
         else:
-            flash(_("The user was saved."))
+            if user is None and not form.password.data:
+                flash(
+                    _(
+                        "The user was saved. They got an email with a link to choose their"
+                        " password, valid for %(hours)d hours.",
+                        hours=access_links.LINK_HOURS,
+                    )
+                )
+            else:
+                flash(_("The user was saved."))
             return redirect(url_for("staff.users"))
     status = 422 if form.errors else 200
     return render_template("regions/user_edit.html", form=form, user=user), status

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from remote_groups.extensions import db
 from remote_groups.groups import service
 from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
-from remote_groups.regions.models import Region, User
+from remote_groups.mail.models import OutboxMessage
+from remote_groups.regions.models import Region, Role, User
 from remote_groups.service import ServiceError
 from tests.conftest import csrf_token, login
 from tests.groups.conftest import OWNER, PARTNER, api_group, edit_form
@@ -56,6 +57,39 @@ def test_adding_a_region_invites_it_and_it_takes_no_turn_yet(app, invited):
         invitation = db.session.get(GroupInvitation, invited)
         assert invitation.invited_by.email == OWNER
         assert (invitation.answered_at, invitation.accepted) == (None, None)
+
+
+def invitation_mails(app: Flask) -> list[OutboxMessage]:
+    with app.app_context():
+        query = select(OutboxMessage).where(OutboxMessage.kind == "group_invitation")
+        mails = list(db.session.scalars(query))
+        db.session.expunge_all()
+        return mails
+
+
+def test_the_invited_regions_active_coordinators_are_mailed_once(app, client, partners):
+    with app.app_context():
+        lappi = db.session.scalar(select(Region).where(Region.slug == "lappi"))
+        db.session.add(
+            User(
+                email="former@lappi.example.org",
+                name="Former",
+                role=Role.coordinator,
+                region=lappi,
+                password_hash="-",
+                active=False,
+            )
+        )
+        db.session.commit()
+    login(client, OWNER)
+    client.post("/staff/groups/test-group/edit", data=edit_form(client, regions=ALL_FOUR))
+    (mail,) = invitation_mails(app)
+    assert mail.recipient == INVITED
+    assert "Uusi nimi" in mail.subject
+    assert f"{app.config['BASE_URL']}/staff/invitations" in mail.text_body
+    # Saving the group again does not invite (or mail) the region a second time.
+    client.post("/staff/groups/test-group/edit", data=edit_form(client, regions=ALL_FOUR))
+    assert len(invitation_mails(app)) == 1
 
 
 def test_an_invited_region_does_not_edit_the_group_before_accepting(client, invited):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -312,6 +313,40 @@ def test_resend_puts_a_failed_message_back_in_the_queue(app, client, world, smtp
     with app.app_context(), app.test_request_context():
         assert deliver_pending().sent == 1
     assert [m["To"] for m in smtp.messages()].count("nobody@example.org") == 1
+
+
+def test_a_resent_reminder_keeps_its_expiry_and_one_too_late_is_refused(
+    app, client, world, smtp, now
+):
+    """A failed reminder sent again is still never sent after its session began."""
+    smtp.handler.refuse["nobody@example.org"] = "550 5.1.1 no such user"
+    starts = now + timedelta(hours=2)
+    with app.app_context(), app.test_request_context():
+        [soon] = queue(1, recipient="nobody@example.org", kind="reminder", expires_at=starts)
+        [late] = queue(
+            1,
+            recipient="nobody@example.org",
+            kind="late",
+            expires_at=now + timedelta(minutes=1),
+        )
+        assert deliver_pending().failed == 2
+    login(client, "admin@example.org")
+    with time_machine.travel(now + timedelta(minutes=5)):
+        token = csrf_token(client)
+        kept = client.post(f"/staff/outbox/{soon}/resend", data={"csrf_token": token})
+        refused = client.post(f"/staff/outbox/{late}/resend", data={"csrf_token": token})
+    assert kept.status_code == 302
+    assert refused.status_code == 409
+    with app.app_context():
+        assert db.session.get(OutboxMessage, soon).expires_at == starts
+        assert db.session.get(OutboxMessage, soon).status == OutboxStatus.pending
+        assert db.session.get(OutboxMessage, late).status == OutboxStatus.failed
+    del smtp.handler.refuse["nobody@example.org"]
+    with time_machine.travel(starts + timedelta(minutes=1)):
+        with app.app_context(), app.test_request_context():
+            report = deliver_pending()
+    assert (report.sent, report.expired) == (0, 1), "the session has begun: dropped, not sent"
+    assert [m["To"] for m in smtp.messages()].count("nobody@example.org") == 0
 
 
 def test_resend_needs_the_form_token(app, client, world, smtp):
