@@ -37,7 +37,7 @@ run: setup
 	REMOTE_GROUPS_BASE_URL="$${REMOTE_GROUPS_BASE_URL:-http://127.0.0.1:$(PORT)}" \
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: test-sqlite test-postgres
+test: lint test-sqlite test-postgres
 
 test-sqlite: setup browser calendar-readers
 	$(BIN)/python -m pytest
@@ -134,8 +134,10 @@ screenshots: setup browser
 bench: setup
 	$(BIN)/python -m bench.run
 
+## lint: ruff, and the layering contract of .importlinter (ARCHITECTURE.md, "Layers")
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) *.egg-info translations/*/LC_MESSAGES/*.mo

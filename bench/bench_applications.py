@@ -216,7 +216,7 @@ def stored(app, course_id: int) -> dict[str, object]:
 
     from remote_groups.applications.models import Application
     from remote_groups.extensions import db
-    from remote_groups.mail.models import OutboxMessage
+    from remote_groups.outbox.models import OutboxMessage
 
     ours = Application.email.like("bench-%@example.org")
     with app.app_context():

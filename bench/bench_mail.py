@@ -136,8 +136,8 @@ def queue_messages(app) -> float:
     from sqlalchemy import false, update
 
     from remote_groups.extensions import db
-    from remote_groups.mail.models import OutboxMessage
-    from remote_groups.mail.service import RenderedMessage, enqueue
+    from remote_groups.outbox.models import OutboxMessage
+    from remote_groups.outbox.queue import RenderedMessage, enqueue
 
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
@@ -162,7 +162,7 @@ def queue_messages(app) -> float:
 def outbox_batch(app, limit: int) -> tuple[float, int]:
     """One sender run (as the scheduler makes it): its seconds and the messages it sent."""
     from remote_groups.extensions import db
-    from remote_groups.mail.sender import deliver_pending
+    from remote_groups.outbox.sender import deliver_pending
 
     with app.app_context(), app.test_request_context(base_url=BASE):
         started = time.perf_counter()

@@ -14,10 +14,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from remote_groups.config import INSTANCE, ROOT, check_config, load_config
 from remote_groups.extensions import babel, csrf, db, login_manager, migrate
-from remote_groups.i18n import SUPPORTED, normalize_language
+from remote_groups.i18n import LANGUAGE_COOKIE, SUPPORTED, normalize_language
 from remote_groups.public_address import PublicAddressFlask
-
-LANGUAGE_COOKIE = "lang"
 
 
 def _is_sqlite(dbapi_connection: Any) -> bool:
@@ -102,11 +100,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from remote_groups.applications.views import bp as applications_bp
     from remote_groups.calendar.views import bp as calendar_bp
     from remote_groups.groups.views import public_bp, staff_groups_bp
-    from remote_groups.mail.views import bp as mail_bp
+    from remote_groups.notifications import receivers  # noqa: F401 (connects them)
+    from remote_groups.notifications.views import bp as outbox_bp
     from remote_groups.regions.views import bp as staff_bp
     from remote_groups.rotation.views import bp as rotation_bp
     from remote_groups.security import input_limits
     from remote_groups.security import web as security_web
+    from remote_groups.subscriptions.views import bp as subscriptions_bp
 
     input_limits.register(app)  # before the blueprints: their routes take its int converter
     app.register_blueprint(public_bp)
@@ -114,7 +114,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_groups_bp)
     app.register_blueprint(rotation_bp)
     app.register_blueprint(applications_bp)
-    app.register_blueprint(mail_bp)
+    app.register_blueprint(subscriptions_bp)
+    app.register_blueprint(outbox_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health.bp)

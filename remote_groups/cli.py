@@ -234,7 +234,7 @@ def scheduler_run() -> None:
 @mail_cli.command("sweep")
 def mail_sweep() -> None:
     """Queue due reminders and notices once."""
-    from remote_groups.mail.sweep import sweep
+    from remote_groups.notifications.sweep import sweep
 
     with request_context_for_jobs(current_app._get_current_object()):
         report = sweep()
@@ -248,7 +248,7 @@ def mail_sweep() -> None:
 @click.option("--limit", default=200, show_default=True, help="Messages in one batch.")
 def mail_deliver(limit: int) -> None:
     """Send pending mail once."""
-    from remote_groups.mail.sender import deliver_pending
+    from remote_groups.outbox.sender import deliver_pending
 
     with request_context_for_jobs(current_app._get_current_object()):
         report = deliver_pending(limit)

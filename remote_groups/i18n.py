@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SUPPORTED = ("fi", "sv", "en")
+# The cookie that remembers a visitor's chosen language (set by the language links).
+LANGUAGE_COOKIE = "lang"
 FALLBACK_ORDER = {"fi": ("fi", "sv", "en"), "sv": ("sv", "fi", "en"), "en": ("en", "fi", "sv")}
 
 

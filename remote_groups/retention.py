@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from remote_groups.applications.service import anonymize_expired
-from remote_groups.mail.retention import forget_subscriptions, purge_outbox
+from remote_groups.outbox.retention import purge_outbox
 from remote_groups.regions.access_links import forget_links
+from remote_groups.subscriptions.service import forget_subscriptions
 from remote_groups.types import utcnow
 
 

@@ -35,8 +35,8 @@ def _expire_offers() -> None:
 
 def _sweep_and_deliver() -> None:
     """Queue what is due, commit, then send: a crash in between loses nothing."""
-    from remote_groups.mail.sender import deliver_pending
-    from remote_groups.mail.sweep import sweep
+    from remote_groups.notifications.sweep import sweep
+    from remote_groups.outbox.sender import deliver_pending
 
     sweep()
     db.session.commit()

@@ -51,14 +51,14 @@ class LabelledEnum(enum.StrEnum):
         return member
 
 
-def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
+def enum_column(enum_cls: type[enum.Enum], name: str, length: int = 20) -> Enum:
     """A portable enum column: VARCHAR plus a CHECK constraint, values as stored strings."""
     return Enum(
         enum_cls,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=20,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )

@@ -284,6 +284,16 @@ def test_a_coordinator_creates_a_group_which_then_can_be_read(app, client, world
     assert "new-group" in slugs_of(client.get("/api/v1/groups"))
 
 
+def test_reminder_hours_longer_than_the_column_are_refused_not_a_500(app, client, world):
+    login(client, "coord@lu.example.org")
+    too_long = ",".join(["24"] * 14)  # 41 characters of valid hours
+    before = stored_rows(app)
+    response = client.post("/api/v1/groups", json=valid_group(reminder_hours=too_long))
+    error = assert_json_error(response, 422)
+    assert "reminder_hours" in error["fields"]
+    assert stored_rows(app) == before
+
+
 def test_a_created_group_gets_its_weekly_sessions_at_the_local_time(app, client, world):
     login(client, "coord@lu.example.org")
     client.post("/api/v1/groups", json=valid_group())

@@ -19,7 +19,7 @@ from remote_groups.calendar.ics import FeedEvent
 from remote_groups.extensions import db
 from remote_groups.groups.forms import https_only
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session
-from remote_groups.mail.models import OutboxMessage
+from remote_groups.outbox.models import OutboxMessage
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.validators import is_meeting_url
 from tests.conftest import HELSINKI, csrf_token, login, make_group, make_region, make_user

@@ -24,8 +24,8 @@ from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import RemoteGroup, Session, session_co_facilitators
 from remote_groups.groups.schedule import Occurrence, Skip, occurrences
-from remote_groups.mail.models import OutboxMessage
-from remote_groups.mail.service import RenderedMessage, enqueue
+from remote_groups.outbox.models import OutboxMessage
+from remote_groups.outbox.queue import RenderedMessage, enqueue
 from remote_groups.regions.models import Region, Role, User
 from tests.conftest import (
     NOW,
@@ -236,7 +236,7 @@ def before_stable_identities(app: Flask) -> Iterator[tuple[int, int]]:
         group = make_group([region])
         group.sessions[0].co_facilitators = [co_facilitator]
         enqueue(
-            kind="test",
+            kind="subscription_confirm",
             key="1",
             recipient="aino@example.org",
             language="fi",

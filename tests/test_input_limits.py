@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from remote_groups.applications.models import Application
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup, Session
-from remote_groups.mail.models import OutboxMessage
+from remote_groups.outbox.models import OutboxMessage
 from tests.applications.conftest import apply
 from tests.applications.conftest import course as course  # noqa: F401 (the fixture)
 from tests.conftest import csrf_token, login

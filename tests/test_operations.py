@@ -32,9 +32,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     ("setting", "value", "named"),
     [
         ("RETENTION_DAYS", "soon", "RETENTION_DAYS must be a whole number"),
-        ("REMINDER_OFFSETS_HOURS", "[0]", "REMINDER_OFFSETS_HOURS must be a list of whole hours"),
+        ("LANGUAGES", '["fi", "de"]', "LANGUAGES may hold fi, sv and en, not 'de'"),
+        ("SMTP_PORT", "70000", "SMTP_PORT must be a port number, not '70000'"),
         ("MAIL_BACKEND", "pigeon", "MAIL_BACKEND must be one of file, smtp"),
         ("RATE_LIMIT_LOGIN", "[5]", "RATE_LIMIT_LOGIN must be [count, seconds]"),
+        ("RATE_LIMIT_LOGIN", "[5, 60", "RATE_LIMIT_LOGIN must be [count, seconds]"),
         ("BASE_URL", "ryhmat.example.fi", "BASE_URL must be the site's address"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of json, text"),
     ],

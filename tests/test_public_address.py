@@ -14,9 +14,10 @@ from remote_groups import create_app
 from remote_groups.applications.models import Application
 from remote_groups.config import ConfigError, trusted_hosts
 from remote_groups.extensions import db
-from remote_groups.mail.models import OutboxMessage, Subscription
-from remote_groups.mail.sweep import sweep
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.models import OutboxMessage
 from remote_groups.regions.models import Region
+from remote_groups.subscriptions.models import Subscription
 from tests.applications.conftest import application_form, apply
 from tests.conftest import (
     HELSINKI,

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from remote_groups.extensions import db
 from remote_groups.logs import redact_tokens
-from remote_groups.mail.models import REDACTED, OutboxMessage, OutboxStatus
-from remote_groups.mail.sender import deliver_pending, eml_file_name
+from remote_groups.outbox.models import REDACTED, OutboxMessage, OutboxStatus
+from remote_groups.outbox.sender import deliver_pending, eml_file_name
 from remote_groups.regions.models import StaffLink, StaffLinkPurpose, User
 from remote_groups.retention import apply_retention
 from tests.conftest import PASSWORD, csrf_token, login

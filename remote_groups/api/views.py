@@ -1,22 +1,21 @@
 """The JSON API. Reading is public; creating a group needs a logged-in coordinator or admin
-and validates through the same form, and the same authority rule, as the staff page."""
+and validates through the same form, and the same authority rule, as the staff page. What it
+reads and answers is declared in ``schemas.py``, which the OpenAPI document is built from."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from remote_groups.api import schemas
 from remote_groups.api.openapi import openapi_document
 from remote_groups.extensions import db
 from remote_groups.groups import service
-from remote_groups.groups.forms import GroupForm
 from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.regions.models import Region
 from remote_groups.regions.permissions import can_create_groups
@@ -24,72 +23,68 @@ from remote_groups.security.input_limits import SUPPORTED_DATES
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-API_DEFAULTS = {"skip_holidays": True, "rotation_policy": "round_robin"}
+
+def region_json(region: Region) -> schemas.Region:
+    return schemas.Region(
+        slug=region.slug,
+        name=schemas.Names(fi=region.name_fi, sv=region.name_sv, en=region.name_en),
+    )
 
 
-def region_json(region: Region) -> dict[str, Any]:
-    return {
-        "slug": region.slug,
-        "name": {"fi": region.name_fi, "sv": region.name_sv, "en": region.name_en},
-    }
-
-
-def group_json(group: RemoteGroup) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "slug": group.slug,
-        "kind": group.kind.value,
-        "language": group.language,
-        "title": {"fi": group.title_fi, "sv": group.title_sv, "en": group.title_en},
-        "description": {
-            "fi": group.description_fi,
-            "sv": group.description_sv,
-            "en": group.description_en,
-        },
-        "theme": group.theme,
-        "schedule": {
-            "weekday": group.weekday,
-            "start_time": group.start_time.strftime("%H:%M"),
-            "duration_minutes": group.duration_minutes,
-            "timezone": group.timezone,
-            "term_start": group.term_start.isoformat(),
-            "term_end": group.term_end.isoformat(),
-            "skip_holidays": group.skip_holidays,
-        },
-        "regions": [r.slug for r in group.regions],
-        "owner_region": group.owner_region.slug,
-        "url": url_for("groups.group_page", slug=group.slug, _external=True),
-    }
+def group_json(group: RemoteGroup) -> schemas.Group:
+    data = schemas.Group(
+        slug=group.slug,
+        kind=group.kind.value,
+        language=group.language,
+        title=schemas.Texts(fi=group.title_fi, sv=group.title_sv, en=group.title_en),
+        description=schemas.Texts(
+            fi=group.description_fi, sv=group.description_sv, en=group.description_en
+        ),
+        theme=group.theme,
+        schedule=schemas.Schedule(
+            weekday=group.weekday,
+            start_time=group.start_time.strftime("%H:%M"),
+            duration_minutes=group.duration_minutes,
+            timezone=group.timezone,
+            term_start=group.term_start.isoformat(),
+            term_end=group.term_end.isoformat(),
+            skip_holidays=group.skip_holidays,
+        ),
+        regions=[r.slug for r in group.regions],
+        owner_region=group.owner_region.slug,
+        url=url_for("groups.group_page", slug=group.slug, _external=True),
+    )
     if group.kind.value == "closed":
         data["capacity"] = group.capacity
-        data["application_window"] = {
-            "opens": group.application_opens.isoformat() if group.application_opens else None,
-            "closes": group.application_closes.isoformat() if group.application_closes else None,
-        }
+        data["application_window"] = schemas.ApplicationWindow(
+            opens=group.application_opens.isoformat() if group.application_opens else None,
+            closes=group.application_closes.isoformat() if group.application_closes else None,
+        )
     return data
 
 
-def session_json(session: Session, staff: bool = False) -> dict[str, Any]:
+def session_json(session: Session, staff: bool = False) -> schemas.Session:
     """A session; staff also see who leads it (public items name only the host region)."""
     zone = session.group.zone
-    item: dict[str, Any] = {
-        "id": session.id,
-        "starts_at": session.starts_at.astimezone(zone).isoformat(),
-        "ends_at": session.ends_at.astimezone(zone).isoformat(),
-        "status": session.status.value,
-        "host_region": session.host_region.slug if session.host_region else None,
-        "topic": session.topic,
-    }
+    item = schemas.Session(
+        id=session.id,
+        starts_at=session.starts_at.astimezone(zone).isoformat(),
+        ends_at=session.ends_at.astimezone(zone).isoformat(),
+        status=session.status.value,
+        host_region=session.host_region.slug if session.host_region else None,
+        topic=session.topic,
+    )
     if staff:
         lead = session.lead_facilitator
-        item["lead_facilitator"] = {"id": lead.id, "name": lead.name} if lead else None
+        item["lead_facilitator"] = schemas.Facilitator(id=lead.id, name=lead.name) if lead else None
     return item
 
 
 def api_error(status: int, message: str, fields: dict[str, list[str]] | None = None) -> Response:
-    body: dict[str, Any] = {"error": {"code": status, "message": message}}
+    detail = schemas.ErrorDetail(code=status, message=message)
     if fields:
-        body["error"]["fields"] = fields
-    response = jsonify(body)
+        detail["fields"] = fields
+    response = jsonify(schemas.Error(error=detail))
     response.status_code = status
     return response
 
@@ -102,17 +97,17 @@ def openapi() -> ResponseReturnValue:
 @bp.get("/regions")
 def regions() -> ResponseReturnValue:
     items = db.session.scalars(select(Region).order_by(Region.slug))
-    return jsonify(items=[region_json(r) for r in items])
+    return jsonify(schemas.RegionList(items=[region_json(r) for r in items]))
 
 
 @bp.get("/groups")
 def groups() -> ResponseReturnValue:
+    for name, values in schemas.GROUP_FILTERS.items():
+        if request.args.get(name) not in (None, *values):
+            return api_error(400, schemas.filter_message(name))
     kind, language = request.args.get("kind"), request.args.get("language")
-    if kind not in (None, "open", "closed"):
-        return api_error(400, "kind must be open or closed")
-    if language not in (None, "fi", "sv"):
-        return api_error(400, "language must be fi or sv")
-    return jsonify(items=[group_json(g) for g in service.groups_for_listing(kind, language)])
+    found = service.groups_for_listing(kind, language)
+    return jsonify(schemas.GroupList(items=[group_json(g) for g in found]))
 
 
 @bp.get("/groups/<slug>")
@@ -138,7 +133,7 @@ def _date_arg(name: str) -> date | None:
 @bp.get("/groups/<slug>/sessions")
 def group_sessions(slug: str) -> ResponseReturnValue:
     found = service.group_by_slug(slug) or abort(404)
-    start, end = _date_arg("from"), _date_arg("to")
+    start, end = (_date_arg(name) for name in schemas.SESSION_DATE_FILTERS)
     staff = current_user.is_authenticated
     items = [
         session_json(s, staff)
@@ -146,21 +141,7 @@ def group_sessions(slug: str) -> ResponseReturnValue:
         if (start is None or s.starts_at.astimezone(found.zone).date() >= start)
         and (end is None or s.starts_at.astimezone(found.zone).date() <= end)
     ]
-    return jsonify(items=items)
-
-
-def _as_formdata(payload: dict[str, Any]) -> MultiDict[str, str]:
-    """JSON values to form values, so the API validates exactly as the staff form does."""
-    pairs: list[tuple[str, str]] = []
-    for name, value in payload.items():
-        values = value if isinstance(value, list) else [value]
-        for item in values:
-            if isinstance(item, bool):
-                if item:
-                    pairs.append((name, "y"))
-            elif item is not None:
-                pairs.append((name, str(item)))
-    return MultiDict(pairs)
+    return jsonify(schemas.SessionList(items=items))
 
 
 @bp.post("/groups")
@@ -172,10 +153,8 @@ def create_group() -> ResponseReturnValue:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return api_error(400, "send a JSON object with Content-Type: application/json")
-    # A missing checkbox means "off" in an HTML form, but a missing JSON key means "default".
-    payload = {**API_DEFAULTS, **payload}
     regions = [(r.slug, r.slug) for r in db.session.scalars(select(Region))]
-    form = GroupForm(formdata=_as_formdata(payload), meta={"csrf": False}, region_choices=regions)
+    form = schemas.group_form(payload, regions)
     if not form.validate():
         fields = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
         return api_error(422, "invalid group", fields)
@@ -196,6 +175,7 @@ def create_group() -> ResponseReturnValue:
             else (422, "invalid group")
         )
         return api_error(status, summary, {error.field or "slug": [str(error.message)]})
-    created = group_json(saved)
-    created["invited_regions"] = [i.region.slug for i in saved.pending_invitations]
+    created = schemas.CreatedGroup(
+        **group_json(saved), invited_regions=[i.region.slug for i in saved.pending_invitations]
+    )
     return jsonify(created), 201

@@ -1,8 +1,10 @@
 """Application transactions: submit, decide, withdraw, offer, confirm, anonymize.
 
-Callers commit. A refusal raises ServiceError before anything changes. Seats are counted
-under a lock on the course row (SELECT … FOR UPDATE on PostgreSQL; SQLite has one writer at
-a time), so concurrent acceptances can never exceed the capacity.
+Callers commit. A refusal raises ServiceError before anything changes. Which state may
+follow which, and who may move it, is the lifecycle's table (:mod:`lifecycle`); every change
+of state goes through :func:`_move`, which asks it. Seats are counted under a lock on the
+course row (SELECT … FOR UPDATE on PostgreSQL; SQLite has one writer at a time), so
+concurrent acceptances can never exceed the capacity.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal, select
 
+from remote_groups import events
+from remote_groups.applications import lifecycle
+from remote_groups.applications.lifecycle import Action, Actor
 from remote_groups.applications.models import (
     SEAT_TAKING,
     Application,
@@ -38,24 +43,12 @@ from remote_groups.encryption import UndecryptableData
 from remote_groups.extensions import db
 from remote_groups.formatting import value_in_helsinki
 from remote_groups.groups.models import GroupKind, RemoteGroup
-from remote_groups.mail.retention import redact_messages_about
-from remote_groups.mail.service import enqueue, render_message
+from remote_groups.outbox.retention import redact_messages_about
 from remote_groups.regions.models import Region, User, new_token
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
 log = logging.getLogger(__name__)
-
-# Which coordinator decisions are possible from which state.
-ALLOWED_DECISIONS = {
-    ApplicationStatus.submitted: {
-        ApplicationStatus.accepted,
-        ApplicationStatus.waitlisted,
-        ApplicationStatus.rejected,
-    },
-    ApplicationStatus.waitlisted: {ApplicationStatus.accepted, ApplicationStatus.rejected},
-    ApplicationStatus.offered: {ApplicationStatus.accepted, ApplicationStatus.rejected},
-}
 
 
 class DuplicateApplication(ServiceError):
@@ -87,19 +80,22 @@ def status_url(application: Application) -> str:
     return url_for("applications.status", token=application.status_token, _external=True)
 
 
-def _log(
+def _move(
     application: Application,
-    to_status: ApplicationStatus,
-    actor: str,
+    action: Action,
+    actor: Actor,
     now: datetime,
     by: User | None = None,
     message: str | None = None,
 ) -> None:
+    """The one place an application's state changes: the next state from the lifecycle's
+    table (refused there if illegal, before anything changes), recorded in its history."""
+    to_status = lifecycle.transition(application.status, action, actor, name=application.name)
     application.decisions.append(
         ApplicationDecision(
             from_status=application.status,
             to_status=to_status,
-            actor=actor,
+            actor=actor.value,
             by_user=by,
             message=message or None,
             at=now,
@@ -110,22 +106,8 @@ def _log(
 
 
 def _notify(application: Application, kind: str, version: str = "", **context: Any) -> None:
-    message = render_message(
-        f"application_{kind}",
-        application.language,
-        application=application,
-        group=application.group,
-        status_url=status_url(application),
-        **context,
-    )
-    enqueue(
-        kind=f"application_{kind}",
-        key=f"{application.id}:{version or kind}",
-        recipient=application.email,
-        language=application.language,
-        message=message,
-        application_id=application.id,
-    )
+    """Announce a change the applicant hears of (``notifications.applications`` mails it)."""
+    events.application_changed.send(application, kind=kind, version=version, context=context)
 
 
 # --- applicants -----------------------------------------------------------------------------
@@ -157,14 +139,14 @@ def submit_application(
         needs=(data.needs or "").strip() or None,
         motivation=data.motivation.strip(),
         consent_at=now,
-        status=ApplicationStatus.submitted,
+        status=lifecycle.INITIAL,
         created_at=now,
     )
     db.session.add(application)
     db.session.flush()
     application.decisions.append(
         ApplicationDecision(
-            from_status=None, to_status=ApplicationStatus.submitted, actor="applicant", at=now
+            from_status=None, to_status=lifecycle.INITIAL, actor=Actor.applicant.value, at=now
         )
     )
     _notify(application, "received")
@@ -212,8 +194,7 @@ def application_by_token(token: str) -> Application | None:
 
 
 def update_contact(application: Application, name: str, email: str, phone: str | None) -> None:
-    if application.status == ApplicationStatus.withdrawn:
-        raise ServiceError(_l("A withdrawn application cannot be changed."))
+    lifecycle.check(application.status, Action.change_contact, Actor.applicant)
     email, name = email.strip().lower(), name.strip()
     if _application_of(application.group_id, name, email, other_than=application.id):
         raise ServiceError(
@@ -226,11 +207,10 @@ def update_contact(application: Application, name: str, email: str, phone: str |
 def withdraw(application: Application, now: datetime | None = None) -> Application | None:
     """The applicant withdraws. A freed seat is offered on at once; returns the new offer."""
     now = now or utcnow()
-    if application.status in (ApplicationStatus.withdrawn, ApplicationStatus.rejected):
-        raise ServiceError(_l("This application is no longer active."))
+    lifecycle.check(application.status, Action.withdraw, Actor.applicant)
     group = lock_course(application.group_id)
     had_seat = application.status in SEAT_TAKING
-    _log(application, ApplicationStatus.withdrawn, "applicant", now)
+    _move(application, Action.withdraw, Actor.applicant, now)
     application.offer_expires_at = None
     if application.participant is not None:
         db.session.delete(application.participant)
@@ -242,8 +222,7 @@ def withdraw(application: Application, now: datetime | None = None) -> Applicati
 
 def delete_before_decision(application: Application, now: datetime | None = None) -> None:
     """The applicant deletes their application, and with it the mail about it."""
-    if application.status != ApplicationStatus.submitted:
-        raise ServiceError(_l("You can delete the application only before a decision."))
+    lifecycle.check(application.status, Action.delete, Actor.applicant)
     redact_messages_about(select(literal(application.id)), now or utcnow())
     db.session.delete(application)
 
@@ -282,20 +261,22 @@ def seats_by_region(group_id: int) -> Counter[str]:
     return Counter({slug: count for slug, count in rows})
 
 
-def _seat(application: Application, now: datetime, by: User | None, message: str | None) -> None:
-    _log(
-        application,
-        ApplicationStatus.accepted,
-        "coordinator" if by else "applicant",
-        now,
-        by,
-        message,
-    )
+def _seat(
+    application: Application,
+    action: Action,
+    actor: Actor,
+    now: datetime,
+    by: User | None,
+    message: str | None,
+) -> None:
+    """Move the application to accepted (a coordinator's acceptance, an applicant's
+    confirmation of an offer) and give it its participant feed and invitations."""
+    _move(application, action, actor, now, by, message)
     application.offer_expires_at = None
     if application.participant is None:
         application.participant = Participant(group_id=application.group_id)
     db.session.flush()
-    _invite_to_next_sessions(application, now)
+    events.participant_accepted.send(application, now=now)
     _notify(
         application,
         "accepted",
@@ -309,17 +290,6 @@ def _seat(application: Application, now: datetime, by: User | None, message: str
     )
 
 
-def _invite_to_next_sessions(application: Application, now: datetime) -> None:
-    """Calendar invitations for the sessions of the coming week go out at once; the sweep
-    sends the rest a week ahead of each session."""
-    from remote_groups.mail.sweep import INVITE_AHEAD, Recipient, invite
-
-    person = Recipient.participant(application)
-    for session in application.group.sessions:
-        if not session.cancelled and now < session.starts_at <= now + INVITE_AHEAD:
-            invite(session, person)
-
-
 def decide(
     applications: Iterable[Application],
     decision: ApplicationStatus,
@@ -330,6 +300,7 @@ def decide(
     """Apply one coordinator decision to one or more applications of the same course, all or
     nothing: a bulk acceptance that would not fit in the free seats is refused whole."""
     now = now or utcnow()
+    action = lifecycle.decision_action(decision)
     chosen = list(applications)
     if not chosen:
         raise ServiceError(_l("Choose at least one application."))
@@ -339,15 +310,8 @@ def decide(
     group = lock_course(group_ids.pop())
     for application in chosen:
         db.session.refresh(application)  # the state as of the lock, not as first read
-        if decision not in ALLOWED_DECISIONS.get(application.status, set()):
-            raise ServiceError(
-                _l(
-                    "%(name)s: the application is already %(status)s.",
-                    name=application.name,
-                    status=application.status.label,
-                )
-            )
-    if decision == ApplicationStatus.accepted:
+        lifecycle.check(application.status, action, Actor.coordinator, name=application.name)
+    if action == Action.accept:
         newly_seated = [a for a in chosen if a.status not in SEAT_TAKING]
         free = (group.capacity or 0) - seats_taken(group.id)
         if len(newly_seated) > free:
@@ -359,11 +323,11 @@ def decide(
                 )
             )
         for application in chosen:
-            _seat(application, now, by, message)
+            _seat(application, action, Actor.coordinator, now, by, message)
         return
     for application in chosen:
         had_seat = application.status in SEAT_TAKING
-        _log(application, decision, "coordinator", now, by, message)
+        _move(application, action, Actor.coordinator, now, by, message)
         application.offer_expires_at = None
         _notify(
             application,
@@ -454,7 +418,7 @@ def offer_next_seat(group: RemoteGroup, now: datetime) -> Application | None:
     if chosen is None:
         return None
     application = waiting[chosen.key]
-    _log(application, ApplicationStatus.offered, "system", now)
+    _move(application, Action.offer, Actor.system, now)
     application.offer_expires_at = now + timedelta(days=offer_days())
     _notify(application, "offered", version=f"offered:{now.isoformat()}")
     return application
@@ -464,11 +428,10 @@ def confirm_offer(application: Application, now: datetime | None = None) -> None
     now = now or utcnow()
     lock_course(application.group_id)
     db.session.refresh(application)
-    if application.status != ApplicationStatus.offered:
-        raise ServiceError(_l("There is no open offer for this application."))
+    lifecycle.check(application.status, Action.confirm, Actor.applicant)
     if application.offer_expires_at is None or application.offer_expires_at < now:
         raise ServiceError(_l("The offer has expired."))
-    _seat(application, now, None, None)
+    _seat(application, Action.confirm, Actor.applicant, now, None, None)
 
 
 def expire_offers(now: datetime | None = None) -> int:
@@ -485,9 +448,9 @@ def expire_offers(now: datetime | None = None) -> int:
     for application in expired:
         group = lock_course(application.group_id)
         db.session.refresh(application)
-        if application.status != ApplicationStatus.offered:
-            continue
-        _log(application, ApplicationStatus.withdrawn, "system", now, message="offer expired")
+        if not lifecycle.allowed(application.status, Action.expire, Actor.system):
+            continue  # confirmed or withdrawn meanwhile
+        _move(application, Action.expire, Actor.system, now, message="offer expired")
         application.offer_expires_at = None
         _notify(application, "offer_expired")
         db.session.flush()

@@ -432,12 +432,6 @@ def rotate_participant_token(participant: Participant) -> str:
     return participant.feed_token
 
 
-def rotate_user_token(user: User) -> str:
-    """Give a staff member a new feed link; the old one stops working at the commit."""
-    user.feed_token = new_token()
-    return user.feed_token
-
-
 # --- building -----------------------------------------------------------------------------
 
 

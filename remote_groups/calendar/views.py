@@ -82,7 +82,7 @@ def region_feed(slug: str) -> ResponseReturnValue:
 @login_required
 def rotate_staff_token() -> ResponseReturnValue:
     """A new personal feed link for the logged-in staff member (CSRF is checked app-wide)."""
-    service.rotate_user_token(current_user)
+    current_user.rotate_feed_token()
     db.session.commit()
     flash(_("You have a new calendar link. The old one no longer works."))
     return redirect(safe_local_path(request.form.get("next"), url_for("rotation.my_turns")))

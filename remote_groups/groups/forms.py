@@ -179,6 +179,7 @@ class GroupForm(FlaskForm):
         default="24",
         validators=[
             Optional(),
+            Length(max=40),  # the column's width: a longer list would not fit
             Regexp(
                 r"^\s*\d{1,3}(\s*,\s*\d{1,3})*\s*$",
                 message=_l("Write whole hours separated by commas, for example 24,2."),

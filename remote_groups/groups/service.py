@@ -6,15 +6,14 @@ anywhere rolls the whole change back.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from remote_groups import events
 from remote_groups.extensions import db
 from remote_groups.formatting import date_full, wall_clock
 from remote_groups.groups.models import (
@@ -33,19 +32,12 @@ from remote_groups.groups.schedule import (
     occurrences,
     skips,
 )
-from remote_groups.mail.service import (
-    InvalidRecipient,
-    enqueue,
-    render_message,
-    withdraw_pending_notices,
-)
-from remote_groups.regions.models import Region, Role, User
+from remote_groups.outbox.queue import withdraw_pending_notices
+from remote_groups.regions.models import Region, User
 from remote_groups.regions.permissions import can_change_group_structure, can_own_new_group
 from remote_groups.rotation.service import apply_plan
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
-
-log = logging.getLogger(__name__)
 
 GROUP_FIELDS = (
     "slug", "kind", "language", "title_fi", "title_sv", "title_en",
@@ -242,41 +234,8 @@ def _invite(group: RemoteGroup, regions: list[Region], by: User, now: datetime |
             invitation = GroupInvitation(region=region, invited_by=by, created_at=now or utcnow())
             group.invitations.append(invitation)
             db.session.flush()
-            _tell_coordinators_of_invitation(invitation)
+            events.region_invited.send(invitation)
     db.session.flush()
-
-
-def _tell_coordinators_of_invitation(invitation: GroupInvitation) -> None:
-    """The active coordinators of an invited region hear of the invitation at once, in their
-    own language, with the link to the page where they answer it."""
-    coordinators = db.session.scalars(
-        select(User)
-        .where(
-            User.region_id == invitation.region_id,
-            User.role == Role.coordinator,
-            User.active.is_(True),
-        )
-        .order_by(User.id)
-    )
-    for person in coordinators:
-        message = render_message(
-            "group_invitation",
-            person.language,
-            person=person,
-            group=invitation.group,
-            invitation=invitation,
-            answer_url=url_for("staff_groups.invitations", _external=True),
-        )
-        try:
-            enqueue(
-                kind="group_invitation",
-                key=f"{invitation.id}:{person.id}",
-                recipient=person.email,
-                language=person.language,
-                message=message,
-            )
-        except InvalidRecipient:
-            log.warning("skipped an invalid coordinator address for invitation %s", invitation.id)
 
 
 def pending_invitations_of(region_id: int) -> list[GroupInvitation]:
@@ -410,39 +369,13 @@ def move_session(
         session.edited_at = now
         session.sequence += 1
         withdraw_pending_notices(session.id)
-        _tell_facilitators_of_move(session, previous_start)
+        events.session_moved.send(session, previous_start=previous_start)
     elif (topic or None) != session.topic and not session.cancelled:
         # A new topic is news too: a higher SEQUENCE sends participants an update.
         session.edited_at = now
         session.sequence += 1
     session.topic = topic or None
     session.locked = locked
-
-
-def _tell_facilitators_of_move(session: Session, previous_start: datetime) -> None:
-    """The lead and co-facilitators of a moved session hear of it at once, in their own
-    language, with the old and the new time."""
-    people = [p for p in [session.lead_facilitator, *session.co_facilitators] if p is not None]
-    for person in {p.id: p for p in people}.values():
-        message = render_message(
-            "session_moved",
-            person.language,
-            person=person,
-            session=session,
-            group=session.group,
-            previous_start=previous_start,
-        )
-        try:
-            enqueue(
-                kind="session_moved",
-                key=f"{session.id}:{session.sequence}:{person.id}",
-                recipient=person.email,
-                language=person.language,
-                message=message,
-                expires_at=session.starts_at,
-            )
-        except InvalidRecipient:
-            log.warning("skipped an invalid facilitator address for session %s", session.id)
 
 
 def cancel_session(session: Session, reason: str, now: datetime | None = None) -> None:

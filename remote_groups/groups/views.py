@@ -20,13 +20,12 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from remote_groups import LANGUAGE_COOKIE
 from remote_groups.extensions import db
 from remote_groups.formatting import current_locale
 from remote_groups.groups import service
 from remote_groups.groups.forms import CancelSessionForm, ConfirmForm, GroupForm, SessionForm
 from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
-from remote_groups.i18n import SUPPORTED
+from remote_groups.i18n import LANGUAGE_COOKIE, SUPPORTED
 from remote_groups.regions import service as region_service
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
@@ -86,7 +85,9 @@ def group_page(slug: str) -> ResponseReturnValue:
     return render_template(
         "groups/detail.html",
         group=group,
-        entries=service.upcoming_schedule(group, current_locale(), now, limit=12),
+        entries=service.upcoming_schedule(
+            group, current_locale(), now, limit=current_app.config["SESSIONS_SHOWN_ON_GROUP_PAGE"]
+        ),
         today=now.astimezone(group.zone).date(),  # the day in Helsinki, as the form judges it
         can_edit=current_user.is_authenticated and can_edit_group(current_user, group),
     )

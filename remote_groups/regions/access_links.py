@@ -33,8 +33,9 @@ from flask import url_for
 from sqlalchemy import Select, delete, or_, select, update
 
 from remote_groups.extensions import db
-from remote_groups.mail import service as mail
-from remote_groups.mail.retention import redact_messages
+from remote_groups.outbox.models import MessageKind
+from remote_groups.outbox.queue import enqueue, render_message
+from remote_groups.outbox.retention import redact_messages
 from remote_groups.regions.models import StaffLink, StaffLinkPurpose, User, token_digest
 from remote_groups.regions.passwords import password_problem
 from remote_groups.service import ServiceError
@@ -48,8 +49,8 @@ REPEAT_MINUTES = 5
 KEEP_CLOSED = timedelta(days=1)
 
 TEMPLATES = {
-    StaffLinkPurpose.invitation: "staff_invitation",
-    StaffLinkPurpose.password_reset: "staff_password_reset",
+    StaffLinkPurpose.invitation: MessageKind.staff_invitation,
+    StaffLinkPurpose.password_reset: MessageKind.staff_password_reset,
 }
 
 
@@ -67,15 +68,15 @@ def issue_link(user: User, purpose: StaffLinkPurpose, now: datetime | None = Non
     )
     db.session.add(link)
     db.session.flush()
-    message = mail.render_message(
-        TEMPLATES[purpose],
+    message = render_message(
+        TEMPLATES[purpose].value,
         user.language,
         user=user,
         url=url_for("staff.access_link", token=token, _external=True),
         hours=LINK_HOURS,
         forgot_url=url_for("staff.forgot_password", _external=True),
     )
-    queued = mail.enqueue(
+    queued = enqueue(
         kind=TEMPLATES[purpose],
         key=str(link.id),
         recipient=user.email,

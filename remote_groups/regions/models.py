@@ -80,6 +80,11 @@ class User(UserMixin, db.Model):
         """
         return f"{self.id}:{self.session_version}"
 
+    def rotate_feed_token(self) -> str:
+        """A new link to the user's calendar feed; the old one stops working at the commit."""
+        self.feed_token = new_token()
+        return self.feed_token
+
     def end_sessions(self) -> None:
         """Log the user out everywhere: every session cookie issued until now stops working."""
         self.session_version = (self.session_version or 0) + 1

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from remote_groups.calendar.service import rotate_user_token
 from remote_groups.extensions import db
 from remote_groups.groups.models import Session, SessionStatus, session_co_facilitators
 from remote_groups.regions import access_links
@@ -156,7 +155,7 @@ def deactivate_user(user: User, by: User) -> None:
     user.active = False
     user.end_sessions()
     access_links.close_links(user)
-    rotate_user_token(user)
+    user.rotate_feed_token()
 
 
 def reactivate_user(user: User) -> None:

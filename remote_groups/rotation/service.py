@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
+from remote_groups import events
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup, Session, SessionStatus
 from remote_groups.regions.models import Region, Role, User
@@ -127,7 +128,8 @@ def _require_upcoming(session: Session, now: datetime) -> None:
 def assign_facilitators(
     session: Session, lead: User | None, co_facilitators: list[User], now: datetime | None = None
 ) -> None:
-    """The lead comes from the host region; co-facilitators from any participating region."""
+    """The lead comes from the host region; co-facilitators from any participating region.
+    A new lead is told (``events.lead_assigned``)."""
     now = now or utcnow()
     _require_upcoming(session, now)
     if lead is not None and lead.region_id != session.host_region_id:
@@ -137,8 +139,11 @@ def assign_facilitators(
             raise ServiceError(
                 _l("Co-facilitators must come from a participating region."), "co_facilitators"
             )
+    before = session.lead_facilitator
     session.lead_facilitator = lead
     session.co_facilitators = [p for p in co_facilitators if p != lead]
+    if lead is not None and lead != before:
+        events.lead_assigned.send(session, lead=lead)
 
 
 def volunteer(session: Session, user: User, now: datetime | None = None) -> None:
@@ -245,7 +250,24 @@ def propose_swap(
         created_at=now,
     )
     db.session.add(swap)
+    db.session.flush()
+    events.swap_proposed.send(swap)
     return swap
+
+
+def swap_candidates(session: Session, now: datetime | None = None) -> list[Session]:
+    """The sessions ``session`` could be exchanged for: upcoming, not cancelled, of the same
+    group, hosted by another region."""
+    now = now or utcnow()
+    return [
+        s
+        for s in session.group.sessions
+        if s.starts_at > now
+        and not s.cancelled
+        and s.id != session.id
+        and s.host_region_id
+        and s.host_region_id != session.host_region_id
+    ]
 
 
 def _decide(swap: SwapRequest, status: SwapStatus, by: User, now: datetime) -> None:
@@ -269,7 +291,8 @@ def answer_swap(
     """Accept or decline. On acceptance both sessions change hosts together, their calendar
     sequence rises, and leads who no longer belong to the host region are released.
 
-    Returns the facilitators affected, for notification.
+    Returns the facilitators affected; they and the asking region's coordinators are told
+    (``events.swap_answered``).
     """
     now = now or utcnow()
     if not _coordinates(by, swap.to_region_id):
@@ -278,6 +301,7 @@ def answer_swap(
         raise ServiceError(_l("This request has already been answered."))
     if not accept:
         _decide(swap, SwapStatus.declined, by, now)
+        events.swap_answered.send(swap, affected=[])
         return []
     sessions = [swap.session] + ([swap.other_session] if swap.other_session else [])
     for session in sessions:
@@ -298,7 +322,9 @@ def answer_swap(
         lead = session.lead_facilitator
         if lead is not None and lead.region_id != session.host_region.id:
             session.lead_facilitator = None
-    return sorted(affected, key=lambda p: p.id)
+    people = sorted(affected, key=lambda p: p.id)
+    events.swap_answered.send(swap, affected=people)
+    return people
 
 
 def withdraw_swap(swap: SwapRequest, *, by: User, now: datetime | None = None) -> None:

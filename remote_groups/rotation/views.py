@@ -22,7 +22,7 @@ from remote_groups.regions.permissions import (
     require,
     roles_required,
 )
-from remote_groups.rotation import notify, service
+from remote_groups.rotation import service
 from remote_groups.rotation.forms import BlackoutForm, FacilitatorsForm, SwapForm
 from remote_groups.rotation.models import Blackout, SwapRequest
 from remote_groups.service import ServiceError
@@ -142,12 +142,9 @@ def facilitators(session_id: int) -> ResponseReturnValue:
             unknown = [i for i in form.co_facilitators.data if i not in people]
             if unknown:
                 raise ServiceError(_("Co-facilitators must come from a participating region."))
-            before = session.lead_facilitator
             service.assign_facilitators(
                 session, lead, [people[i] for i in form.co_facilitators.data]
             )
-            if lead is not None and lead != before:
-                notify.you_lead(session, lead)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
@@ -169,15 +166,7 @@ def propose_swap(session_id: int) -> ResponseReturnValue:
     form = SwapForm()
     others = [r for r in session.group.regions if r.id != session.host_region_id]
     form.to_region.choices = [(r.slug, r.name(locale).text) for r in others]
-    candidates = [
-        s
-        for s in session.group.sessions
-        if s.starts_at > now
-        and not s.cancelled
-        and s.id != session.id
-        and s.host_region_id
-        and s.host_region_id != session.host_region_id
-    ]
+    candidates = service.swap_candidates(session, now)
     form.other_session.choices = [("", _("No exchange: hand the session over"))] + [
         (
             str(s.id),
@@ -195,7 +184,7 @@ def propose_swap(session_id: int) -> ResponseReturnValue:
                 )
             if form.other_session.data and other is None:
                 raise ServiceError(_("Choose a session from the list."), "other_session")
-            swap = service.propose_swap(
+            service.propose_swap(
                 session,
                 by=current_user,
                 to_region=region,
@@ -203,8 +192,6 @@ def propose_swap(session_id: int) -> ResponseReturnValue:
                 message=form.message.data,
                 now=now,
             )
-            db.session.flush()
-            notify.swap_proposed(swap)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
@@ -221,12 +208,9 @@ def _answer(swap_id: int, accept: bool) -> ResponseReturnValue:
     swap = db.session.get(SwapRequest, swap_id) or abort(404)
     require(coordinates_region(current_user, swap.to_region_id))
 
-    def answer() -> None:
-        affected = service.answer_swap(swap, accept=accept, by=current_user)
-        notify.swap_answered(swap, affected)
-
     commit_or_flash_error(
-        answer, _("You accepted the request.") if accept else _("You declined the request.")
+        lambda: service.answer_swap(swap, accept=accept, by=current_user),
+        _("You accepted the request.") if accept else _("You declined the request."),
     )
     return redirect(request.referrer or url_for("rotation.our_turns"))
 

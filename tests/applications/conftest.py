@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from remote_groups.applications.models import Application
 from remote_groups.extensions import db
-from remote_groups.mail.models import OutboxMessage
+from remote_groups.outbox.models import OutboxMessage
 from remote_groups.regions.models import Role
 from tests.conftest import csrf_token, make_course_taking_applications, make_region, make_user
 

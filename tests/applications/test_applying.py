@@ -182,7 +182,7 @@ def test_the_applicant_withdraws(client, app, course):
 def test_the_receipt_is_in_the_applicants_language(client, app, course):
     apply(client, language="sv")
     with app.app_context():
-        from remote_groups.mail.models import OutboxMessage
+        from remote_groups.outbox.models import OutboxMessage
 
         message = db.session.scalar(select(OutboxMessage))
         assert message.language == "sv"

@@ -75,7 +75,7 @@ def test_people_sharing_an_address_apply_each_with_the_same_answer(app, course):
     ]
     assert outbox(app) == [("application_received", "koti@example.org")] * 2
     with app.app_context():
-        from remote_groups.mail.models import OutboxMessage
+        from remote_groups.outbox.models import OutboxMessage
 
         receipts = db.session.scalars(select(OutboxMessage.text_body).order_by(OutboxMessage.id))
         for (name, _, token), text in zip(stored, receipts, strict=True):

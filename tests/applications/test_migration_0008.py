@@ -15,8 +15,8 @@ from remote_groups.applications import service
 from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.extensions import db
 from remote_groups.groups.service import group_by_slug
-from remote_groups.mail.models import OutboxMessage
-from remote_groups.mail.sweep import sweep
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.models import OutboxMessage
 from remote_groups.regions.models import User
 from tests.applications.conftest import apply, id_of
 

@@ -18,13 +18,15 @@ from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup
 from remote_groups.groups.service import group_by_slug
-from remote_groups.mail.models import REDACTED, OutboxMessage, OutboxStatus, Subscription
-from remote_groups.mail.retention import forget_subscriptions, purge_outbox
-from remote_groups.mail.sender import deliver_pending, eml_file_name
-from remote_groups.mail.service import RenderedMessage, enqueue
-from remote_groups.mail.sweep import sweep
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.models import REDACTED, OutboxMessage, OutboxStatus
+from remote_groups.outbox.queue import RenderedMessage, enqueue
+from remote_groups.outbox.retention import purge_outbox
+from remote_groups.outbox.sender import deliver_pending, eml_file_name
 from remote_groups.regions.models import User
 from remote_groups.retention import apply_retention
+from remote_groups.subscriptions.models import Subscription
+from remote_groups.subscriptions.service import forget_subscriptions
 from tests.applications.conftest import apply, id_of
 from tests.conftest import NOW, csrf_token, login, make_group, make_region
 
@@ -217,7 +219,7 @@ def test_the_anonymize_command_runs_every_retention_rule(app, aino):
 
 def queue_one(key: str, **values: object) -> OutboxMessage:
     row = enqueue(
-        kind="test",
+        kind="subscription_confirm",
         key=key,
         recipient="someone@example.org",
         language="fi",

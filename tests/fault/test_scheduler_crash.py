@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session as DatabaseSession
 
 from remote_groups.extensions import db
 from remote_groups.groups.models import Session
-from remote_groups.mail.models import OutboxMessage, OutboxStatus, Subscription
-from remote_groups.mail.sweep import sweep
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.models import OutboxMessage, OutboxStatus
+from remote_groups.subscriptions.models import Subscription
 from remote_groups.types import utcnow
 from tests.conftest import make_group, make_region
 from tests.fault.conftest import TIMEOUT, flask_env, run_flask, start_flask, wait_for

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from remote_groups.applications.service import ApplicationInput, submit_application
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind
-from remote_groups.mail.models import OutboxMessage, OutboxStatus
-from remote_groups.mail.sender import FIRST_RETRY, deliver_pending
+from remote_groups.outbox.models import OutboxMessage, OutboxStatus
+from remote_groups.outbox.sender import FIRST_RETRY, deliver_pending
 from remote_groups.types import utcnow
 from tests.conftest import NOW, make_group, make_region
 from tests.fault.conftest import TIMEOUT, flask_env, run_flask, start_flask, wait_for

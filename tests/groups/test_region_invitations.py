@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from remote_groups.extensions import db
 from remote_groups.groups import service
 from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
-from remote_groups.mail.models import OutboxMessage
+from remote_groups.outbox.models import OutboxMessage
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.service import ServiceError
 from tests.conftest import csrf_token, login

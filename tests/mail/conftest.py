@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from remote_groups.calendar.ics import Feed, FeedEvent, build_calendar
 from remote_groups.extensions import db
-from remote_groups.mail.models import OutboxMessage
-from remote_groups.mail.service import RenderedMessage, enqueue
+from remote_groups.outbox.models import OutboxMessage
+from remote_groups.outbox.queue import RenderedMessage, enqueue
 
 
 def free_port() -> int:
@@ -152,7 +152,7 @@ def plain(subject: str = "Muistutus", text: str = "Hei!\n") -> RenderedMessage:
 def queue(
     count: int = 1,
     *,
-    kind: str = "test",
+    kind: str = "subscription_confirm",
     recipient: str = "person{}@example.org",
     language: str = "fi",
     **options: object,

@@ -16,10 +16,10 @@ from remote_groups.extensions import db
 from remote_groups.groups import service as groups
 from remote_groups.groups.models import Session
 from remote_groups.groups.service import group_by_slug
-from remote_groups.mail import sweep as sweep_module
-from remote_groups.mail.models import OutboxMessage
-from remote_groups.mail.sender import deliver_pending
-from remote_groups.mail.sweep import sweep
+from remote_groups.notifications import sweep as sweep_module
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.models import OutboxMessage
+from remote_groups.outbox.sender import deliver_pending
 from remote_groups.regions.models import User
 from remote_groups.rotation import service as rotation
 from tests.applications.conftest import apply, course  # noqa: F401  (a fixture)

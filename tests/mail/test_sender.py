@@ -24,8 +24,9 @@ from sqlalchemy import delete, select, update
 
 from remote_groups.config import INSTANCE, Defaults
 from remote_groups.extensions import db
-from remote_groups.mail.models import OutboxMessage, OutboxStatus
-from remote_groups.mail.sender import (
+from remote_groups.outbox.models import OutboxMessage, OutboxStatus
+from remote_groups.outbox.queue import InvalidRecipient, enqueue, render_message
+from remote_groups.outbox.sender import (
     FIRST_RETRY,
     LEASE,
     LONGEST_RETRY,
@@ -37,7 +38,6 @@ from remote_groups.mail.sender import (
     deliver_pending,
     eml_file_name,
 )
-from remote_groups.mail.service import InvalidRecipient, enqueue, render_message
 from remote_groups.regions.models import Region
 from remote_groups.types import utcnow
 from tests.conftest import make_group, make_region
@@ -284,7 +284,7 @@ def test_the_mail_deliver_command_sends_once_and_reports(app, smtp):
 
 def test_crlf_in_a_subject_does_not_inject_a_header(app, ctx, smtp):
     enqueue(
-        kind="test",
+        kind="subscription_confirm",
         key="1",
         recipient="aino@example.org",
         language="fi",
@@ -318,7 +318,13 @@ def test_crlf_in_a_group_title_never_becomes_a_header(app, ctx, smtp):
     group = open_group(title_fi="Ryhmä\r\nBcc: evil@example.org")
     message = render_message("subscription_confirm", "fi", group=group, confirm_url="u")
     assert "\r" not in message.subject and "\n" not in message.subject
-    enqueue(kind="t", key="1", recipient="aino@example.org", language="fi", message=message)
+    enqueue(
+        kind="subscription_confirm",
+        key="1",
+        recipient="aino@example.org",
+        language="fi",
+        message=message,
+    )
     db.session.commit()
 
     deliver_pending()
@@ -342,7 +348,9 @@ def test_crlf_in_a_group_title_never_becomes_a_header(app, ctx, smtp):
 )
 def test_an_invalid_recipient_is_refused_and_nothing_is_queued(app, ctx, address):
     with pytest.raises(InvalidRecipient):
-        enqueue(kind="test", key="1", recipient=address, language="fi", message=plain())
+        enqueue(
+            kind="subscription_confirm", key="1", recipient=address, language="fi", message=plain()
+        )
     db.session.commit()
     assert rows() == []
 
@@ -356,12 +364,24 @@ def test_a_language_without_a_translation_falls_back_to_finnish(app, ctx):
     assert german == finnish
     assert german.subject == "Vahvista muistutukset: Testiryhmä"
     assert "Jos pyysit niitä itse, vahvista tästä:" in german.text
-    row = enqueue(kind="t", key="1", recipient="a@example.org", language="de", message=german)
+    row = enqueue(
+        kind="subscription_confirm",
+        key="1",
+        recipient="a@example.org",
+        language="de",
+        message=german,
+    )
     assert row.language == "fi"
 
 
 def test_a_message_queued_in_a_transaction_that_rolls_back_is_not_queued(app, ctx):
-    enqueue(kind="test", key="1", recipient="aino@example.org", language="fi", message=plain())
+    enqueue(
+        kind="subscription_confirm",
+        key="1",
+        recipient="aino@example.org",
+        language="fi",
+        message=plain(),
+    )
 
     db.session.rollback()
 

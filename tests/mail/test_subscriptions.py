@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, Session, SessionStatus
-from remote_groups.mail.models import OutboxMessage, OutboxStatus, Subscription
-from remote_groups.mail.sender import build_email, deliver_pending
-from remote_groups.mail.sweep import sweep
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.models import OutboxMessage, OutboxStatus
+from remote_groups.outbox.sender import build_email, deliver_pending
 from remote_groups.regions.models import Region
+from remote_groups.subscriptions.models import Subscription
 from remote_groups.types import utcnow
 from tests.applications.conftest import link_in
 from tests.conftest import csrf_token, login, make_group
@@ -277,7 +278,7 @@ def failed_message(app: Flask, smtp) -> int:
     smtp.handler.refuse["nobody@example.org"] = "550 5.1.1 no such user"
     with app.app_context(), app.test_request_context():
         queue(2, recipient="ok{}@example.org")
-        [failed] = queue(1, recipient="nobody@example.org", kind="other")
+        [failed] = queue(1, recipient="nobody@example.org", kind="swap_answered")
         report = deliver_pending()
         assert (report.sent, report.failed) == (2, 1)
         return failed
@@ -292,7 +293,7 @@ def test_admins_see_counts_and_failures(app, client, world, smtp):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "<td>2</td>" in text and "<td>1</td>" in text
-    assert f"other #{failed}" in text
+    assert f"Vuoronvaihtoon vastattu #{failed}" in text
     assert "550" in text
     assert f"/staff/outbox/{failed}/resend" in text
 
@@ -326,7 +327,7 @@ def test_a_resent_reminder_keeps_its_expiry_and_one_too_late_is_refused(
         [late] = queue(
             1,
             recipient="nobody@example.org",
-            kind="late",
+            kind="turn_next_week",
             expires_at=now + timedelta(minutes=1),
         )
         assert deliver_pending().failed == 2

@@ -23,9 +23,9 @@ from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
 from remote_groups.groups.schedule import local_datetime
 from remote_groups.groups.service import cancel_session, move_session
-from remote_groups.mail.models import OutboxMessage, OutboxStatus
-from remote_groups.mail.sender import deliver_pending
-from remote_groups.mail.sweep import sweep
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.models import OutboxMessage, OutboxStatus
+from remote_groups.outbox.sender import deliver_pending
 from remote_groups.regions.models import Role, User
 from remote_groups.rotation.service import assign_facilitators
 from remote_groups.scheduler import _sweep_and_deliver, make_scheduler, run_job
@@ -234,6 +234,38 @@ def test_a_reminder_queued_before_the_session_was_cancelled_is_not_sent(app, ctx
 
     reminders = [m for m in smtp.messages() if m["Subject"].startswith(("Muistutus", "Påmin"))]
     assert reminders == []
+
+
+@pytest.mark.parametrize("change", ["cancel", "move"])
+def test_a_changed_sessions_waiting_reminders_and_turn_notice_are_withdrawn_not_others(
+    app, ctx, now, change
+):
+    """Withdrawn by the typed columns (kind, session), not by key prefixes: the lead's turn
+    notice goes with the reminders, and the notices of another session stay."""
+    course = build_course()
+    session = add_session(course, now + timedelta(hours=12))
+    other = add_session(course, now + timedelta(hours=13))
+    swept(utcnow())
+    waiting = outbox("reminder") + outbox("turn_next_week")
+    assert {m.session_id for m in waiting} == {session.id, other.id}
+    assert {m.kind for m in waiting if m.session_id == session.id} == {
+        "reminder",
+        "turn_next_week",
+    }
+    if change == "cancel":
+        cancel_session(session, "Ohjaaja sairastui")
+    else:
+        local = (session.starts_at + timedelta(hours=2)).astimezone(course.group.zone)
+        move_session(
+            session, local.date(), local.time(), 60, topic=None, locked=False, reason="Uusi aika"
+        )
+    db.session.commit()
+    after = outbox("reminder") + outbox("turn_next_week")
+    withdrawn = [m for m in after if m.session_id == session.id]
+    kept = [m for m in after if m.session_id == other.id]
+    assert withdrawn and {m.status for m in withdrawn} == {OutboxStatus.expired}
+    assert {m.last_error for m in withdrawn} == {"the session changed"}
+    assert kept and {m.status for m in kept} == {OutboxStatus.pending}
 
 
 def test_a_reminder_delivered_after_its_session_started_expires_unsent(app, ctx, smtp, now):

@@ -1,0 +1,39 @@
+"""What happened in the domains, announced for whoever needs to act on it.
+
+Domain services send these signals (blinker, which Flask already depends on) after they have
+changed their rows, inside the caller's transaction; :mod:`remote_groups.notifications`
+receives them and decides who is told what. So a domain package never imports the mail
+layer above it, and a new consequence of an event (a notice, an audit line) is a new
+receiver, not an edit in every service that causes it.
+
+Receivers run synchronously in the sender's transaction: what they queue is committed or
+rolled back with the change itself, so no mail goes out about a change that was refused.
+The ``sender`` of each signal is the row the event is about; keyword arguments are listed.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_events = Namespace()
+
+# Applications (sender: the Application). ``kind``: received, status_link, withdrawn,
+# accepted, rejected, waitlisted, offered, offer_expired; ``version`` makes a repeat of the
+# same kind a new message (a new status link an hour later, a second offer); ``context``:
+# what the message shows besides the application.
+application_changed = _events.signal("application-changed")
+# A participant just accepted onto a course (sender: the Application): their calendar
+# invitations to the coming sessions.
+participant_accepted = _events.signal("participant-accepted")
+
+# Groups (sender: the Session). ``previous_start``: the session's start before the move.
+session_moved = _events.signal("session-moved")
+# sender: the GroupInvitation just made.
+region_invited = _events.signal("region-invited")
+
+# Rotation. sender: the Session; ``lead``: the User who now leads it.
+lead_assigned = _events.signal("lead-assigned")
+# sender: the SwapRequest.
+swap_proposed = _events.signal("swap-proposed")
+# sender: the SwapRequest; ``affected``: the facilitators whose turn changed.
+swap_answered = _events.signal("swap-answered")

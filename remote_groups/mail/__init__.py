@@ -1,1 +1,0 @@
-"""The mail outbox, message rendering, SMTP delivery and the reminder sweep."""

@@ -1,0 +1,80 @@
+"""The administrators' outbox page: counts by status, the messages that failed or wait for
+a retry, and sending one again."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from remote_groups.extensions import db
+from remote_groups.groups.forms import ConfirmForm
+from remote_groups.outbox.models import OutboxMessage, OutboxStatus
+from remote_groups.regions.models import Role
+from remote_groups.regions.permissions import roles_required
+from remote_groups.types import utcnow
+
+bp = Blueprint("outbox", __name__)
+
+
+@bp.get("/staff/outbox")
+@roles_required(Role.admin)
+def outbox() -> ResponseReturnValue:
+    return _outbox_page()
+
+
+def _outbox_page(code: int = 200) -> ResponseReturnValue:
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
+                OutboxMessage.status
+            )
+        ).all()
+    )
+    problems = db.session.scalars(
+        select(OutboxMessage)
+        .where(
+            (OutboxMessage.status == OutboxStatus.failed)
+            | ((OutboxMessage.status == OutboxStatus.pending) & (OutboxMessage.attempts > 0))
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(100)
+    )
+    return render_template(
+        "outbox/outbox.html",
+        counts={status: counts.get(status, 0) for status in OutboxStatus},
+        problems=list(problems),
+        form=ConfirmForm(),
+    ), code
+
+
+@bp.post("/staff/outbox/<int:message_id>/resend")
+@roles_required(Role.admin)
+def resend(message_id: int) -> ResponseReturnValue:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    row = db.session.get(OutboxMessage, message_id) or abort(404)
+    if not row.resendable:
+        flash(
+            _(
+                "Only a message that has not been delivered can be sent again; this one was "
+                "sent, expired or removed by the retention rule."
+            ),
+            "error",
+        )
+        return _outbox_page(409)
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        flash(
+            _(
+                "This message is too late to send: what it was about (a session, a link) has"
+                " already begun or expired."
+            ),
+            "error",
+        )
+        return _outbox_page(409)
+    # Its expiry stays: a reminder sent again is still never sent after its session began.
+    row.status, row.attempts, row.next_attempt_at = OutboxStatus.pending, 0, utcnow()
+    db.session.commit()
+    flash(_("The message will be sent again."))
+    return redirect(url_for("outbox.outbox"))
