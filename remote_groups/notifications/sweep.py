@@ -73,21 +73,16 @@ def recipients_of(session: Session) -> list[Recipient]:
     group = session.group
     people: list[Recipient] = []
     if group.kind == GroupKind.closed:
-        accepted = db.session.scalars(
-            select(Application).where(
-                Application.group_id == group.id,
-                Application.status == ApplicationStatus.accepted,
-                Application.anonymized_at.is_(None),
-            )
-        )
-        people += [Recipient.participant(a) for a in accepted]
+        people += participants_of(group.id)
     else:
         subscribed = db.session.scalars(
-            select(Subscription).where(
+            select(Subscription)
+            .where(
                 Subscription.group_id == group.id,
                 Subscription.confirmed_at.is_not(None),
                 Subscription.unsubscribed_at.is_(None),
             )
+            .order_by(Subscription.id)
         )
         people += [
             Recipient(
@@ -131,12 +126,15 @@ def _queue(
 
 
 def participants_of(group_id: int) -> list[Recipient]:
+    """A course's participants, oldest application first (the same order on every database)."""
     accepted = db.session.scalars(
-        select(Application).where(
+        select(Application)
+        .where(
             Application.group_id == group_id,
             Application.status == ApplicationStatus.accepted,
             Application.anonymized_at.is_(None),
         )
+        .order_by(Application.id)
     )
     return [Recipient.participant(a) for a in accepted]
 
