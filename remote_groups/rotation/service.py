@@ -16,6 +16,7 @@ from remote_groups import events
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup, Session, SessionStatus
 from remote_groups.regions.models import Region, Role, User
+from remote_groups.regions.permissions import coordinates_region
 from remote_groups.rotation.models import Blackout, SwapKind, SwapRequest, SwapStatus
 from remote_groups.rotation.planner import Blackout as PlannedBlackout
 from remote_groups.rotation.planner import SessionSlot, changed_turns, plan_rotation, turn_counts
@@ -197,12 +198,6 @@ def region_facilitators(region_ids: list[int]) -> list[User]:
 # --- swaps ----------------------------------------------------------------------------------
 
 
-def _coordinates(user: User, region_id: int | None) -> bool:
-    return user.role == Role.admin or (
-        user.role == Role.coordinator and user.region_id is not None and user.region_id == region_id
-    )
-
-
 def propose_swap(
     session: Session,
     *,
@@ -215,7 +210,7 @@ def propose_swap(
     """Offer another region either a swap of two sessions' hosts or one session to host."""
     now = now or utcnow()
     _require_upcoming(session, now)
-    if not _coordinates(by, session.host_region_id):
+    if not coordinates_region(by, session.host_region_id):
         raise ServiceError(_l("Only the host region's coordinator can offer this session."))
     if not session.group.takes_part(to_region.id) or to_region.id == session.host_region_id:
         raise ServiceError(_l("Choose another region that takes part in the group."), "to_region")
@@ -295,7 +290,7 @@ def answer_swap(
     (``events.swap_answered``).
     """
     now = now or utcnow()
-    if not _coordinates(by, swap.to_region_id):
+    if not coordinates_region(by, swap.to_region_id):
         raise ServiceError(_l("Only the asked region's coordinator can answer."))
     if swap.status != SwapStatus.pending:
         raise ServiceError(_l("This request has already been answered."))
@@ -329,7 +324,7 @@ def answer_swap(
 
 def withdraw_swap(swap: SwapRequest, *, by: User, now: datetime | None = None) -> None:
     now = now or utcnow()
-    if not _coordinates(by, swap.from_region_id):
+    if not coordinates_region(by, swap.from_region_id):
         raise ServiceError(_l("Only the region that asked can withdraw the request."))
     _decide(swap, SwapStatus.withdrawn, by, now)
 
