@@ -121,5 +121,11 @@ class Participant(db.Model):
     group: Mapped[RemoteGroup] = relationship()
     application: Mapped[Application] = relationship(back_populates="participant")
 
+    def rotate_feed_token(self) -> str:
+        """A new link to the participant's calendar feed; the old one stops working at the
+        commit."""
+        self.feed_token = new_token()
+        return self.feed_token
+
     def __repr__(self) -> str:
         return f"<Participant {self.id}>"

@@ -424,6 +424,14 @@ def offer_next_seat(group: RemoteGroup, now: datetime) -> Application | None:
     return application
 
 
+def rotate_feed_token(application: Application) -> str:
+    """Give an accepted applicant a new calendar feed link; the old one stops working at
+    the commit."""
+    if application.participant is None:
+        raise ServiceError(_l("You have no calendar link."))
+    return application.participant.rotate_feed_token()
+
+
 def confirm_offer(application: Application, now: datetime | None = None) -> None:
     now = now or utcnow()
     lock_course(application.group_id)

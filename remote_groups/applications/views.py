@@ -178,15 +178,10 @@ def confirm(token: str) -> ResponseReturnValue:
 
 @bp.post("/applications/<token>/feed-token")
 def rotate_feed(token: str) -> ResponseReturnValue:
-    from remote_groups.calendar.service import rotate_participant_token
-
-    def rotate(application: Application) -> None:
-        if application.participant is None:
-            raise ServiceError(_("You have no calendar link."))
-        rotate_participant_token(application.participant)
-
     return _applicant_action(
-        token, rotate, _("You have a new calendar link. The old one no longer works.")
+        token,
+        service.rotate_feed_token,
+        _("You have a new calendar link. The old one no longer works."),
     )
 
 

@@ -38,7 +38,7 @@ from remote_groups.calendar.ics import Feed, FeedEvent, build_calendar, etag_for
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, session_co_facilitators
 from remote_groups.i18n import SUPPORTED
-from remote_groups.regions.models import Region, Role, User, new_token
+from remote_groups.regions.models import Region, Role, User
 from remote_groups.types import utcnow
 from remote_groups.validators import is_meeting_url
 
@@ -421,15 +421,6 @@ def region_feed(
             language=_language(language, user.language),
         )
         return _current(connection, spec, now)
-
-
-# --- rotating tokens ----------------------------------------------------------------------
-
-
-def rotate_participant_token(participant: Participant) -> str:
-    """Give the participant a new feed link; the old one stops working at the commit."""
-    participant.feed_token = new_token()
-    return participant.feed_token
 
 
 # --- building -----------------------------------------------------------------------------

@@ -301,3 +301,35 @@ def test_fifty_concurrent_acceptances_of_a_ten_seat_course_leave_exactly_ten(app
         )
         participants = db.session.scalar(select(func.count(Participant.id)))
     assert (results.count("ok"), results.count("full"), accepted, participants) == (10, 40, 10, 10)
+
+
+def test_an_accepted_applicant_replaces_their_calendar_link_and_the_old_one_stops(
+    client, app, applied
+):
+    anna, bert = applied[:2]
+    login(client, "coord@lu.example.org")
+    decide(client, anna, "accepted")
+    old_feed = link_in(mail_text(app, "application_accepted", "anna@example.org"), "/calendar/p/")
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client)})
+
+    page = client.post(
+        f"/applications/{token_of(app, 'anna@example.org')}/feed-token",
+        data={"csrf_token": csrf_token(client)},
+        follow_redirects=True,
+    )
+    assert "Sinulla on nyt uusi kalenterilinkki" in page.get_data(as_text=True)
+    with app.app_context():
+        new_token = db.session.get(Application, anna).participant.feed_token
+    assert new_token not in old_feed
+    assert client.get(old_feed).status_code == 404
+    assert client.get(f"/calendar/p/{new_token}.ics").status_code == 200
+
+    # Bert has not been accepted: he has no calendar link to replace, and is told so.
+    refused = client.post(
+        f"/applications/{token_of(app, 'bert@example.org')}/feed-token",
+        data={"csrf_token": csrf_token(client)},
+        follow_redirects=True,
+    )
+    assert "Sinulla ei ole kalenterilinkkiä" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Application, bert).participant is None

@@ -645,7 +645,7 @@ def test_rotated_participant_token_stops_at_once(app, client, feeds):
     assert client.get(old_url).status_code == 200
     with app.app_context():
         participant = db.session.scalar(select(Participant))
-        new_token = service.rotate_participant_token(participant)
+        new_token = participant.rotate_feed_token()
         db.session.commit()
     assert new_token != feeds["participant"]
     assert client.get(old_url).status_code == 404
