@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from remote_groups.groups.forms import REQUIRED, email_field
+from remote_groups.forms import REQUIRED, email_field
 from remote_groups.security.input_limits import record_id, single_line
 
 PHONE_PATTERN = r"^\+?[0-9 ()-]{5,30}$"

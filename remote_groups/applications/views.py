@@ -33,8 +33,8 @@ from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.encryption import UndecryptableData
 from remote_groups.extensions import csrf, db
 from remote_groups.formatting import current_locale
+from remote_groups.forms import ConfirmForm
 from remote_groups.groups import service as group_service
-from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import GroupKind, RemoteGroup
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (

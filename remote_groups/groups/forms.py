@@ -11,7 +11,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    EmailField,
     IntegerField,
     RadioField,
     SelectField,
@@ -23,7 +22,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -34,12 +32,11 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from remote_groups.formatting import weekday_name
+from remote_groups.forms import REQUIRED, SLUG_PATTERN
 from remote_groups.groups.models import MAX_DURATION_MINUTES, GroupKind, RotationPolicy
 from remote_groups.security.input_limits import database_integer, single_line, supported_date
 from remote_groups.validators import is_meeting_url
 
-REQUIRED = _l("Fill in this field.")
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_TERM_YEARS = 3
 
 
@@ -62,20 +59,6 @@ def duration_field(**kwargs: Any) -> IntegerField:
                 max=MAX_DURATION_MINUTES,
                 message=_l("The length must be 1–480 minutes (at most 8 hours)."),
             ),
-        ],
-        **kwargs,
-    )
-
-
-def email_field(label: Any, **kwargs: Any) -> EmailField:
-    """An email field with one plain-language rule and message everywhere."""
-    return EmailField(
-        label,
-        validators=[
-            DataRequired(REQUIRED),
-            Length(max=254),
-            single_line,
-            Email(_l("Check the email address. It should look like name@example.fi.")),
         ],
         **kwargs,
     )
@@ -283,10 +266,6 @@ class SessionForm(FlaskForm):
         description=_l("Shown to participants when the time changes."),
         validators=[Optional(), Length(max=500)],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token to check."""
 
 
 class CancelSessionForm(FlaskForm):

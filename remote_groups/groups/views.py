@@ -22,8 +22,9 @@ from werkzeug.wrappers import Response
 
 from remote_groups.extensions import db
 from remote_groups.formatting import current_locale
+from remote_groups.forms import ConfirmForm
 from remote_groups.groups import service
-from remote_groups.groups.forms import CancelSessionForm, ConfirmForm, GroupForm, SessionForm
+from remote_groups.groups.forms import CancelSessionForm, GroupForm, SessionForm
 from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
 from remote_groups.i18n import LANGUAGE_COOKIE, SUPPORTED
 from remote_groups.regions import service as region_service

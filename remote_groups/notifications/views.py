@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from remote_groups.extensions import db
-from remote_groups.groups.forms import ConfirmForm
+from remote_groups.forms import ConfirmForm
 from remote_groups.outbox.models import OutboxMessage, OutboxStatus
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import roles_required

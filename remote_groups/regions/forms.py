@@ -15,7 +15,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from remote_groups.groups.forms import REQUIRED, SLUG_PATTERN, email_field
+from remote_groups.forms import REQUIRED, SLUG_PATTERN, email_field
 from remote_groups.regions.models import Role
 from remote_groups.regions.passwords import password_problem
 

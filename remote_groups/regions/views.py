@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from remote_groups.extensions import db, login_manager
 from remote_groups.formatting import current_locale
+from remote_groups.forms import ConfirmForm
 from remote_groups.groups import service as group_service
-from remote_groups.groups.forms import ConfirmForm
 from remote_groups.regions import access_links, logins, service
 from remote_groups.regions.forms import (
     ForgotPasswordForm,

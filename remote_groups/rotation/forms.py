@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from remote_groups.groups.forms import REQUIRED
+from remote_groups.forms import REQUIRED
 from remote_groups.security.input_limits import single_line, supported_date
 
 

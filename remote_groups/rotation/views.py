@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 
 from remote_groups.extensions import db
 from remote_groups.formatting import current_locale, value_in_helsinki
+from remote_groups.forms import ConfirmForm
 from remote_groups.groups import service as group_service
-from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import Session
 from remote_groups.groups.schedule import holiday_lookup, skips
 from remote_groups.regions import service as region_service

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.validators import InputRequired
 
-from remote_groups.groups.forms import email_field
+from remote_groups.forms import email_field
 
 
 class SubscribeForm(FlaskForm):

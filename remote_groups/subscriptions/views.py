@@ -8,8 +8,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from remote_groups.extensions import csrf, db
+from remote_groups.forms import ConfirmForm
 from remote_groups.groups import service as group_service
-from remote_groups.groups.forms import ConfirmForm
 from remote_groups.groups.models import GroupKind
 from remote_groups.security.web import rate_limited
 from remote_groups.subscriptions import service
