@@ -103,6 +103,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from remote_groups.notifications import receivers  # noqa: F401 (connects them)
     from remote_groups.notifications.views import bp as outbox_bp
     from remote_groups.regions.views import bp as staff_bp
+    from remote_groups.rotation import service as rotation_service  # noqa: F401 (plans turns)
     from remote_groups.rotation.views import bp as rotation_bp
     from remote_groups.security import input_limits
     from remote_groups.security import web as security_web

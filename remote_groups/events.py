@@ -2,8 +2,9 @@
 
 Domain services send these signals (blinker, which Flask already depends on) after they have
 changed their rows, inside the caller's transaction; :mod:`remote_groups.notifications`
-receives them and decides who is told what. So a domain package never imports the mail
-layer above it, and a new consequence of an event (a notice, an audit line) is a new
+receives them and decides who is told what, and a domain above the sender may act on them
+too (rotation plans a group's turns again when its sessions change). So a package never
+imports a layer above it, and a new consequence of an event (a notice, an audit line) is a new
 receiver, not an edit in every service that causes it.
 
 Receivers run synchronously in the sender's transaction: what they queue is committed or
@@ -26,7 +27,11 @@ application_changed = _events.signal("application-changed")
 # invitations to the coming sessions.
 participant_accepted = _events.signal("participant-accepted")
 
-# Groups (sender: the Session). ``previous_start``: the session's start before the move.
+# Groups. sender: the RemoteGroup whose sessions or taking-part regions just changed
+# (saved, regenerated, a region joined); ``now``. Rotation plans the group's turns again
+# (``rotation.service.plan_turns_again``), so groups need not import the layer above it.
+sessions_changed = _events.signal("sessions-changed")
+# sender: the Session; ``previous_start``: the session's start before the move.
 session_moved = _events.signal("session-moved")
 # sender: the GroupInvitation just made.
 region_invited = _events.signal("region-invited")

@@ -35,7 +35,6 @@ from remote_groups.groups.schedule import (
 from remote_groups.outbox.queue import withdraw_pending_notices
 from remote_groups.regions.models import Region, User
 from remote_groups.regions.permissions import can_change_group_structure, can_own_new_group
-from remote_groups.rotation.service import apply_plan
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
@@ -263,7 +262,7 @@ def answer_invitation(
     if accept and not group.takes_part(invitation.region_id):
         group.set_regions([*group.regions, invitation.region])
         db.session.flush()
-        apply_plan(group, now)
+        events.sessions_changed.send(group, now=now)
     db.session.flush()
 
 
@@ -326,7 +325,7 @@ def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> Rege
             session.sequence += 1
             report.removed.append(day)
 
-    apply_plan(group, now)
+    events.sessions_changed.send(group, now=now)  # rotation plans the turns again
     return report
 
 

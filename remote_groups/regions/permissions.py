@@ -1,21 +1,58 @@
-"""Who may do what: every permission check lives here, and views call it before acting."""
+"""Who may do what: every permission check lives here, and views call it before acting.
+
+Regions are the lowest domain: the rules name the few attributes of a group, a session, an
+invitation or an application that they read as protocols below, instead of importing the
+packages above that define those rows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
 
 from remote_groups.regions.models import Role, User
 
-if TYPE_CHECKING:
-    from remote_groups.applications.models import Application
-    from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
-
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RemoteGroup(Protocol):
+    """What the rules read of a group (``groups.models.RemoteGroup``)."""
+
+    @property
+    def owner_region_id(self) -> int | None: ...
+
+    def takes_part(self, region_id: int | None) -> bool: ...
+
+
+class GroupInvitation(Protocol):
+    """What the rules read of an invitation to take part (``groups.models.GroupInvitation``)."""
+
+    @property
+    def region_id(self) -> int: ...
+
+
+class Session(Protocol):
+    """What the rules read of a session (``groups.models.Session``)."""
+
+    @property
+    def host_region_id(self) -> int | None: ...
+
+    @property
+    def group(self) -> RemoteGroup: ...
+
+
+class Application(Protocol):
+    """What the rules read of an application (``applications.models.Application``)."""
+
+    @property
+    def home_region_id(self) -> int | None: ...
+
+    @property
+    def group(self) -> RemoteGroup: ...
 
 
 def can_manage_regions_and_users(user: User) -> bool:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from remote_groups.extensions import db
-from remote_groups.groups.models import Session, SessionStatus, session_co_facilitators
 from remote_groups.regions import access_links
 from remote_groups.regions.models import Region, Role, StaffLinkPurpose, User
 from remote_groups.regions.passwords import password_problem
 from remote_groups.service import ServiceError
-from remote_groups.types import utcnow
 
 
 def region_choices(locale: str) -> list[tuple[str, str]]:
@@ -162,31 +159,3 @@ def reactivate_user(user: User) -> None:
     """Give a deactivated staff member access again, with the password they had. Their old
     calendar links stay dead: they get a new one on their "My turns" page."""
     user.active = True
-
-
-def sessions_of_facilitator(user: User, now: datetime | None = None) -> list[Session]:
-    """Upcoming sessions the user leads or co-leads, cancelled ones included so they are seen."""
-    now = now or utcnow()
-    co_led = select(session_co_facilitators.c.session_id).where(
-        session_co_facilitators.c.user_id == user.id
-    )
-    query = (
-        select(Session)
-        .where(Session.ends_at > now)
-        .where(or_(Session.lead_facilitator_id == user.id, Session.id.in_(co_led)))
-        .order_by(Session.starts_at)
-    )
-    return list(db.session.scalars(query))
-
-
-def region_turns(region_id: int, now: datetime | None = None, limit: int = 20) -> list[Session]:
-    """The next sessions the region hosts across all groups."""
-    now = now or utcnow()
-    query = (
-        select(Session)
-        .where(Session.host_region_id == region_id, Session.ends_at > now)
-        .where(Session.status == SessionStatus.scheduled)
-        .order_by(Session.starts_at)
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))

@@ -1,4 +1,4 @@
-"""Staff login, the staff home page, and the administrators' region and user pages."""
+"""Staff login and accounts, and the administrators' region and user pages."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from sqlalchemy import select
 from remote_groups.extensions import db, login_manager
 from remote_groups.formatting import current_locale
 from remote_groups.forms import ConfirmForm
-from remote_groups.groups import service as group_service
 from remote_groups.regions import access_links, logins, service
 from remote_groups.regions.forms import (
     ForgotPasswordForm,
@@ -23,7 +22,7 @@ from remote_groups.regions.forms import (
     UserForm,
 )
 from remote_groups.regions.models import Region, Role, StaffLinkPurpose, User
-from remote_groups.regions.permissions import can_edit_group, roles_required
+from remote_groups.regions.permissions import roles_required
 from remote_groups.security import throttle
 from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
@@ -67,7 +66,7 @@ def login() -> ResponseReturnValue:
                 if user.password_must_change:
                     flash(_("Please choose your own password before you go on."))
                     return redirect(url_for("staff.account"))
-                return redirect(safe_local_path(request.args.get("next"), url_for("staff.home")))
+                return redirect(safe_local_path(request.args.get("next"), url_for("rotation.home")))
             form.password.errors.append(_("The email or the password is wrong."))
             locked = throttle.login_failed(email, address)
         if locked is not None:
@@ -118,7 +117,7 @@ def account() -> ResponseReturnValue:
                 db.session.commit()
                 logins.start_login(user)  # this browser stays in, with the new session version
                 flash(_("Your password was changed. Your other logins have ended."))
-                return redirect(url_for("staff.home"))
+                return redirect(url_for("rotation.home"))
         if locked is not None:
             form.current_password.errors.append(_locked_message(locked))
             page = render_template("regions/account.html", form=form)
@@ -174,18 +173,6 @@ def access_link(token: str) -> ResponseReturnValue:
     status = 422 if form.errors else 200
     page = render_template("regions/access_link.html", form=form, link=link)
     return page, status, headers
-
-
-@bp.get("/")
-@login_required
-def home() -> ResponseReturnValue:
-    groups = [g for g in group_service.groups_for_listing() if can_edit_group(current_user, g)]
-    return render_template(
-        "regions/home.html",
-        my_sessions=service.sessions_of_facilitator(current_user),
-        region_turns=service.region_turns(current_user.region_id) if current_user.region_id else [],
-        groups=groups,
-    )
 
 
 # --- administrators: regions and users ---------------------------------------------------

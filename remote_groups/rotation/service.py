@@ -14,7 +14,7 @@ from sqlalchemy import or_, select, update
 
 from remote_groups import events
 from remote_groups.extensions import db
-from remote_groups.groups.models import RemoteGroup, Session, SessionStatus
+from remote_groups.groups.models import RemoteGroup, Session, SessionStatus, session_co_facilitators
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import coordinates_region
 from remote_groups.rotation.models import Blackout, SwapKind, SwapRequest, SwapStatus
@@ -24,6 +24,37 @@ from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
 
 UNFILLED_WARNING_DAYS = 14
+
+
+# --- whose turns ---------------------------------------------------------------------------
+
+
+def sessions_of_facilitator(user: User, now: datetime | None = None) -> list[Session]:
+    """Upcoming sessions the user leads or co-leads, cancelled ones included so they are seen."""
+    now = now or utcnow()
+    co_led = select(session_co_facilitators.c.session_id).where(
+        session_co_facilitators.c.user_id == user.id
+    )
+    query = (
+        select(Session)
+        .where(Session.ends_at > now)
+        .where(or_(Session.lead_facilitator_id == user.id, Session.id.in_(co_led)))
+        .order_by(Session.starts_at)
+    )
+    return list(db.session.scalars(query))
+
+
+def region_turns(region_id: int, now: datetime | None = None, limit: int = 20) -> list[Session]:
+    """The next sessions the region hosts across all groups."""
+    now = now or utcnow()
+    query = (
+        select(Session)
+        .where(Session.host_region_id == region_id, Session.ends_at > now)
+        .where(Session.status == SessionStatus.scheduled)
+        .order_by(Session.starts_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
 
 
 # --- planning ------------------------------------------------------------------------------
@@ -94,6 +125,13 @@ def apply_plan(group: RemoteGroup, now: datetime | None = None) -> PlanPreview:
             ):
                 session.lead_facilitator = None
     return preview
+
+
+@events.sessions_changed.connect
+def plan_turns_again(group: RemoteGroup, now: datetime | None = None, **_: object) -> None:
+    """A group's sessions or regions changed (:mod:`remote_groups.groups` announces it): give
+    its open sessions their hosts again."""
+    apply_plan(group, now)
 
 
 # --- blackouts ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Turns: "My turns", "Our turns", blackouts, facilitator assignment, swaps, rotation page."""
+"""The staff home page and turns: "My turns", "Our turns", blackouts, facilitator
+assignment, swaps, the rotation page."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from remote_groups.forms import ConfirmForm
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import Session
 from remote_groups.groups.schedule import holiday_lookup, skips
-from remote_groups.regions import service as region_service
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
     can_assign_facilitators,
@@ -41,13 +41,27 @@ def _session_or_404(session_id: int) -> Session:
     return db.session.get(Session, session_id) or abort(404)
 
 
+@bp.get("/")
+@login_required
+def home() -> ResponseReturnValue:
+    """The staff home page: the user's own sessions, their region's next turns, and the
+    groups they may edit."""
+    groups = [g for g in group_service.groups_for_listing() if can_edit_group(current_user, g)]
+    return render_template(
+        "rotation/home.html",
+        my_sessions=service.sessions_of_facilitator(current_user),
+        region_turns=service.region_turns(current_user.region_id) if current_user.region_id else [],
+        groups=groups,
+    )
+
+
 @bp.get("/my-turns")
 @login_required
 def my_turns() -> ResponseReturnValue:
     region_id = current_user.region_id
     return render_template(
         "rotation/my_turns.html",
-        sessions=region_service.sessions_of_facilitator(current_user),
+        sessions=service.sessions_of_facilitator(current_user),
         open_turns=service.unfilled_turns(region_id, days=60) if region_id else [],
         confirm_form=ConfirmForm(),
     )
@@ -73,7 +87,7 @@ def _render_our_turns(blackout_form: BlackoutForm, status: int = 200) -> Respons
     return render_template(
         "rotation/our_turns.html",
         region=region,
-        turns=region_service.region_turns(region.id, now, limit=60),
+        turns=service.region_turns(region.id, now, limit=60),
         unfilled={s.id for s in service.unfilled_turns(region.id, now)},
         blackouts=service.region_blackouts(region.id, value_in_helsinki(now)),
         swaps=service.swaps_of_region(region.id),
