@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField
@@ -34,3 +35,9 @@ def email_field(label: Any, **kwargs: Any) -> EmailField:
 
 class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token to check."""
+
+
+def require_confirmation() -> None:
+    """Refuse a button's request (400) unless it carries a valid CSRF token."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -22,19 +22,20 @@ from werkzeug.wrappers import Response
 
 from remote_groups.extensions import db
 from remote_groups.formatting import current_locale
-from remote_groups.forms import ConfirmForm
+from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.groups import service
 from remote_groups.groups.forms import CancelSessionForm, GroupForm, SessionForm
 from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
 from remote_groups.i18n import LANGUAGE_COOKIE, SUPPORTED
 from remote_groups.regions import service as region_service
-from remote_groups.regions.models import Role
+from remote_groups.regions.models import Role, User
 from remote_groups.regions.permissions import (
     can_answer_invitation,
     can_change_group_structure,
     can_create_groups,
     can_edit_group,
     can_edit_session,
+    found,
     require,
     roles_required,
 )
@@ -43,6 +44,20 @@ from remote_groups.web import commit_or_flash_error, safe_local_path
 
 public_bp = Blueprint("groups", __name__)
 staff_groups_bp = Blueprint("staff_groups", __name__, url_prefix="/staff")
+
+
+def load_group_or_404(
+    slug: str, can: Callable[[User, RemoteGroup], bool] | None = None
+) -> RemoteGroup:
+    """The group a URL names (else 404) that the logged-in user ``can`` act on (else 403)."""
+    return found(service.group_by_slug(slug), can)
+
+
+def load_session_or_404(
+    session_id: int, can: Callable[[User, Session], bool] | None = None
+) -> Session:
+    """The session a URL names (else 404) that the logged-in user ``can`` act on (else 403)."""
+    return found(db.session.get(Session, session_id), can)
 
 
 @public_bp.get("/")
@@ -81,7 +96,7 @@ def group_list() -> ResponseReturnValue:
 
 @public_bp.get("/groups/<slug>")
 def group_page(slug: str) -> ResponseReturnValue:
-    group = service.group_by_slug(slug) or abort(404)
+    group = load_group_or_404(slug)
     now = utcnow()
     return render_template(
         "groups/detail.html",
@@ -166,8 +181,7 @@ def new_group() -> ResponseReturnValue:
 @staff_groups_bp.route("/groups/<slug>/edit", methods=["GET", "POST"])
 @roles_required(Role.admin, Role.coordinator)
 def edit_group(slug: str) -> ResponseReturnValue:
-    group = service.group_by_slug(slug) or abort(404)
-    require(can_edit_group(current_user, group))
+    group = load_group_or_404(slug, can=can_edit_group)
     # The model is only the starting point of an unsent form; a sent form stands on its own,
     # so a field missing from it is not read from the model (except the structure, for those
     # who may not change it: their form shows it disabled).
@@ -200,10 +214,8 @@ def invitations() -> ResponseReturnValue:
 
 
 def _answer(invitation_id: int, accept: bool) -> ResponseReturnValue:
-    invitation = db.session.get(GroupInvitation, invitation_id) or abort(404)
-    require(can_answer_invitation(current_user, invitation))
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    invitation = found(db.session.get(GroupInvitation, invitation_id), can=can_answer_invitation)
+    require_confirmation()
     commit_or_flash_error(
         lambda: service.answer_invitation(invitation, accept),
         _("Your region now takes part in the group and takes its turns.")
@@ -226,9 +238,7 @@ def decline_invitation(invitation_id: int) -> ResponseReturnValue:
 
 
 def _editable_session(session_id: int) -> Session:
-    session = db.session.get(Session, session_id) or abort(404)
-    require(can_edit_session(current_user, session))
-    return session
+    return load_session_or_404(session_id, can=can_edit_session)
 
 
 def _session_form(session: Session) -> SessionForm:
@@ -304,8 +314,7 @@ def cancel_session(session_id: int) -> ResponseReturnValue:
 @roles_required(Role.admin, Role.coordinator)
 def restore_session(session_id: int) -> ResponseReturnValue:
     session = _editable_session(session_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     commit_or_flash_error(lambda: service.restore_session(session), _("The session was restored."))
     return redirect(url_for("groups.group_page", slug=session.group.slug))
 
@@ -313,10 +322,8 @@ def restore_session(session_id: int) -> ResponseReturnValue:
 @staff_groups_bp.post("/groups/<slug>/regenerate")
 @roles_required(Role.admin, Role.coordinator)
 def regenerate(slug: str) -> ResponseReturnValue:
-    group = service.group_by_slug(slug) or abort(404)
-    require(can_edit_group(current_user, group))
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    group = load_group_or_404(slug, can=can_edit_group)
+    require_confirmation()
     commit_or_flash_error(
         lambda: service.regenerate_sessions(group),
         lambda report: _(

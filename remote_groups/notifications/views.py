@@ -3,16 +3,16 @@ a retry, and sending one again."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from remote_groups.extensions import db
-from remote_groups.forms import ConfirmForm
+from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.outbox.models import OutboxMessage, OutboxStatus
 from remote_groups.regions.models import Role
-from remote_groups.regions.permissions import roles_required
+from remote_groups.regions.permissions import found, roles_required
 from remote_groups.types import utcnow
 
 bp = Blueprint("outbox", __name__)
@@ -52,9 +52,8 @@ def _outbox_page(code: int = 200) -> ResponseReturnValue:
 @bp.post("/staff/outbox/<int:message_id>/resend")
 @roles_required(Role.admin)
 def resend(message_id: int) -> ResponseReturnValue:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    row = db.session.get(OutboxMessage, message_id) or abort(404)
+    require_confirmation()
+    row = found(db.session.get(OutboxMessage, message_id))
     if not row.resendable:
         flash(
             _(

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from remote_groups.regions.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 class RemoteGroup(Protocol):
@@ -43,6 +44,23 @@ class Session(Protocol):
 
     @property
     def group(self) -> RemoteGroup: ...
+
+
+class Blackout(Protocol):
+    """What the rules read of a region's blackout (``rotation.models.Blackout``)."""
+
+    @property
+    def region_id(self) -> int: ...
+
+
+class SwapRequest(Protocol):
+    """What the rules read of a swap request (``rotation.models.SwapRequest``)."""
+
+    @property
+    def from_region_id(self) -> int: ...
+
+    @property
+    def to_region_id(self) -> int: ...
 
 
 class Application(Protocol):
@@ -100,6 +118,17 @@ def require(allowed: bool) -> None:
         abort(403)
 
 
+def found(row: R | None, can: Callable[[User, R], bool] | None = None) -> R:
+    """The row a URL names, or the 404 page; then the 403 page unless the logged-in user
+    ``can`` act on it. Every resource's loader (``load_group_or_404`` and its kin) is built on
+    this, so a view cannot load a row without naming the rule that lets it act."""
+    if row is None:
+        abort(404)
+    if can is not None:
+        require(can(current_user, row))
+    return row
+
+
 def roles_required(*roles: Role) -> Callable[[F], F]:
     """Log in first, then refuse anyone whose role is not among ``roles``."""
 
@@ -127,6 +156,26 @@ def coordinates_region(user: User, region_id: int | None) -> bool:
 def can_assign_facilitators(user: User, session: Session) -> bool:
     """A region's coordinator staffs the region's own turns."""
     return coordinates_region(user, session.host_region_id)
+
+
+def can_offer_session(user: User, session: Session) -> bool:
+    """Only the host region's coordinator offers its session to another region (a swap)."""
+    return coordinates_region(user, session.host_region_id)
+
+
+def can_answer_swap(user: User, swap: SwapRequest) -> bool:
+    """The asked region's coordinator accepts or declines a swap."""
+    return coordinates_region(user, swap.to_region_id)
+
+
+def can_withdraw_swap(user: User, swap: SwapRequest) -> bool:
+    """The asking region's coordinator withdraws its own request."""
+    return coordinates_region(user, swap.from_region_id)
+
+
+def can_remove_blackout(user: User, blackout: Blackout) -> bool:
+    """A region's coordinator manages the days their region cannot host."""
+    return coordinates_region(user, blackout.region_id)
 
 
 def can_review_applications(user: User, group: RemoteGroup) -> bool:

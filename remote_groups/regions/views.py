@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from remote_groups.extensions import db, login_manager
 from remote_groups.formatting import current_locale
-from remote_groups.forms import ConfirmForm
+from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.regions import access_links, logins, service
 from remote_groups.regions.forms import (
     ForgotPasswordForm,
@@ -22,7 +22,7 @@ from remote_groups.regions.forms import (
     UserForm,
 )
 from remote_groups.regions.models import Region, Role, StaffLinkPurpose, User
-from remote_groups.regions.permissions import roles_required
+from remote_groups.regions.permissions import found, roles_required
 from remote_groups.security import throttle
 from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
@@ -82,8 +82,7 @@ def logout() -> ResponseReturnValue:
     """Log out on every device: the user's session version goes up, so no copy of any of
     their session cookies works any more (a cookie lives in the browser, and only this tells
     a copied one from the real one)."""
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    require_confirmation()
     current_user.end_sessions()
     db.session.commit()
     logins.end_login()
@@ -192,7 +191,7 @@ def regions() -> ResponseReturnValue:
 def edit_region(slug: str | None = None) -> ResponseReturnValue:
     region = None
     if slug:
-        region = db.session.scalar(select(Region).where(Region.slug == slug)) or abort(404)
+        region = found(db.session.scalar(select(Region).where(Region.slug == slug)))
     form = RegionForm(obj=region)
     if form.validate_on_submit():
         try:
@@ -222,7 +221,7 @@ def users() -> ResponseReturnValue:
 def deactivate_user(user_id: int) -> ResponseReturnValue:
     """Ask first (GET), then deactivate (POST): the user is logged out everywhere, cannot log
     in, and their calendar links stop working. Reactivating undoes all but the links."""
-    user = db.session.get(User, user_id) or abort(404)
+    user = found(db.session.get(User, user_id))
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -244,9 +243,8 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
 @bp.post("/users/<int:user_id>/reactivate")
 @roles_required(Role.admin)
 def reactivate_user(user_id: int) -> ResponseReturnValue:
-    user = db.session.get(User, user_id) or abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    user = found(db.session.get(User, user_id))
+    require_confirmation()
     service.reactivate_user(user)
     db.session.commit()
     flash(_("%(name)s can log in again.", name=user.name))
@@ -258,9 +256,8 @@ def reactivate_user(user_id: int) -> ResponseReturnValue:
 def send_access_link(user_id: int) -> ResponseReturnValue:
     """Mail the user a new link to choose their password (the invitation again, if they never
     used it). Their password stays as it is until they use the link."""
-    user = db.session.get(User, user_id) or abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    user = found(db.session.get(User, user_id))
+    require_confirmation()
     commit_or_flash_error(
         lambda: service.send_access_link(user),
         lambda purpose: (
@@ -276,7 +273,7 @@ def send_access_link(user_id: int) -> ResponseReturnValue:
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.admin)
 def edit_user(user_id: int | None = None) -> ResponseReturnValue:
-    user = db.session.get(User, user_id) or abort(404) if user_id else None
+    user = found(db.session.get(User, user_id)) if user_id else None
     form = UserForm(obj=user, region_choices=service.region_choices(current_locale()))
     if request.method == "GET" and user is not None:
         form.role.data = user.role.value

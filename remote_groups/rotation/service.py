@@ -16,7 +16,11 @@ from remote_groups import events
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup, Session, SessionStatus, session_co_facilitators
 from remote_groups.regions.models import Region, Role, User
-from remote_groups.regions.permissions import coordinates_region
+from remote_groups.regions.permissions import (
+    can_answer_swap,
+    can_offer_session,
+    can_withdraw_swap,
+)
 from remote_groups.rotation.models import Blackout, SwapKind, SwapRequest, SwapStatus
 from remote_groups.rotation.planner import Blackout as PlannedBlackout
 from remote_groups.rotation.planner import SessionSlot, changed_turns, plan_rotation, turn_counts
@@ -134,6 +138,17 @@ def plan_turns_again(group: RemoteGroup, now: datetime | None = None, **_: objec
     apply_plan(group, now)
 
 
+def host_counts(group: RemoteGroup) -> dict[str, int]:
+    """The sessions each region taking part hosts in the group (cancelled ones not counted),
+    in rotation order: the counts the rotation page shows."""
+    hosts = {
+        s.id: s.host_region.slug if s.host_region else None
+        for s in group.sessions
+        if not s.cancelled
+    }
+    return turn_counts(hosts, [r.slug for r in group.regions])
+
+
 # --- blackouts ------------------------------------------------------------------------------
 
 
@@ -248,7 +263,7 @@ def propose_swap(
     """Offer another region either a swap of two sessions' hosts or one session to host."""
     now = now or utcnow()
     _require_upcoming(session, now)
-    if not coordinates_region(by, session.host_region_id):
+    if not can_offer_session(by, session):
         raise ServiceError(_l("Only the host region's coordinator can offer this session."))
     if not session.group.takes_part(to_region.id) or to_region.id == session.host_region_id:
         raise ServiceError(_l("Choose another region that takes part in the group."), "to_region")
@@ -328,7 +343,7 @@ def answer_swap(
     (``events.swap_answered``).
     """
     now = now or utcnow()
-    if not coordinates_region(by, swap.to_region_id):
+    if not can_answer_swap(by, swap):
         raise ServiceError(_l("Only the asked region's coordinator can answer."))
     if swap.status != SwapStatus.pending:
         raise ServiceError(_l("This request has already been answered."))
@@ -362,7 +377,7 @@ def answer_swap(
 
 def withdraw_swap(swap: SwapRequest, *, by: User, now: datetime | None = None) -> None:
     now = now or utcnow()
-    if not coordinates_region(by, swap.from_region_id):
+    if not can_withdraw_swap(by, swap):
         raise ServiceError(_l("Only the region that asked can withdraw the request."))
     _decide(swap, SwapStatus.withdrawn, by, now)
 

@@ -10,16 +10,20 @@ from flask_login import current_user, login_required
 
 from remote_groups.extensions import db
 from remote_groups.formatting import current_locale, value_in_helsinki
-from remote_groups.forms import ConfirmForm
+from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.groups import service as group_service
-from remote_groups.groups.models import Session
 from remote_groups.groups.schedule import holiday_lookup, skips
+from remote_groups.groups.views import load_group_or_404, load_session_or_404
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
+    can_answer_swap,
     can_assign_facilitators,
     can_edit_group,
+    can_offer_session,
+    can_remove_blackout,
+    can_withdraw_swap,
     coordinates_region,
-    require,
+    found,
     roles_required,
 )
 from remote_groups.rotation import service
@@ -30,15 +34,6 @@ from remote_groups.types import utcnow
 from remote_groups.web import commit_or_flash_error
 
 bp = Blueprint("rotation", __name__, url_prefix="/staff")
-
-
-def _confirmed() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-
-
-def _session_or_404(session_id: int) -> Session:
-    return db.session.get(Session, session_id) or abort(404)
 
 
 @bp.get("/")
@@ -70,8 +65,8 @@ def my_turns() -> ResponseReturnValue:
 @bp.post("/sessions/<int:session_id>/volunteer")
 @login_required
 def volunteer(session_id: int) -> ResponseReturnValue:
-    _confirmed()
-    session = _session_or_404(session_id)
+    require_confirmation()
+    session = load_session_or_404(session_id)
     commit_or_flash_error(
         lambda: service.volunteer(session, current_user),
         _("You lead this session now. Thank you!"),
@@ -125,9 +120,8 @@ def add_blackout() -> ResponseReturnValue:
 @bp.post("/blackouts/<int:blackout_id>/delete")
 @roles_required(Role.coordinator, Role.admin)
 def delete_blackout(blackout_id: int) -> ResponseReturnValue:
-    _confirmed()
-    blackout = db.session.get(Blackout, blackout_id) or abort(404)
-    require(coordinates_region(current_user, blackout.region_id))
+    require_confirmation()
+    blackout = found(db.session.get(Blackout, blackout_id), can=can_remove_blackout)
     db.session.delete(blackout)
     db.session.commit()
     flash(_("The dates were removed."))
@@ -137,8 +131,7 @@ def delete_blackout(blackout_id: int) -> ResponseReturnValue:
 @bp.route("/sessions/<int:session_id>/facilitators", methods=["GET", "POST"])
 @roles_required(Role.coordinator, Role.admin)
 def facilitators(session_id: int) -> ResponseReturnValue:
-    session = _session_or_404(session_id)
-    require(can_assign_facilitators(current_user, session))
+    session = load_session_or_404(session_id, can=can_assign_facilitators)
     hosts = service.region_facilitators([session.host_region_id] if session.host_region_id else [])
     everyone = service.region_facilitators([r.id for r in session.group.regions])
     form = FacilitatorsForm()
@@ -173,8 +166,7 @@ def facilitators(session_id: int) -> ResponseReturnValue:
 @bp.route("/sessions/<int:session_id>/swap", methods=["GET", "POST"])
 @roles_required(Role.coordinator, Role.admin)
 def propose_swap(session_id: int) -> ResponseReturnValue:
-    session = _session_or_404(session_id)
-    require(coordinates_region(current_user, session.host_region_id))
+    session = load_session_or_404(session_id, can=can_offer_session)
     locale = current_locale()
     now = utcnow()
     form = SwapForm()
@@ -218,9 +210,8 @@ def propose_swap(session_id: int) -> ResponseReturnValue:
 
 
 def _answer(swap_id: int, accept: bool) -> ResponseReturnValue:
-    _confirmed()
-    swap = db.session.get(SwapRequest, swap_id) or abort(404)
-    require(coordinates_region(current_user, swap.to_region_id))
+    require_confirmation()
+    swap = found(db.session.get(SwapRequest, swap_id), can=can_answer_swap)
 
     commit_or_flash_error(
         lambda: service.answer_swap(swap, accept=accept, by=current_user),
@@ -244,9 +235,8 @@ def decline_swap(swap_id: int) -> ResponseReturnValue:
 @bp.post("/swaps/<int:swap_id>/withdraw")
 @roles_required(Role.coordinator, Role.admin)
 def withdraw_swap(swap_id: int) -> ResponseReturnValue:
-    _confirmed()
-    swap = db.session.get(SwapRequest, swap_id) or abort(404)
-    require(coordinates_region(current_user, swap.from_region_id))
+    require_confirmation()
+    swap = found(db.session.get(SwapRequest, swap_id), can=can_withdraw_swap)
     commit_or_flash_error(
         lambda: service.withdraw_swap(swap, by=current_user), _("The request was withdrawn.")
     )
@@ -256,11 +246,10 @@ def withdraw_swap(swap_id: int) -> ResponseReturnValue:
 @bp.route("/groups/<slug>/rotation", methods=["GET", "POST"])
 @roles_required(Role.coordinator, Role.admin)
 def group_rotation(slug: str) -> ResponseReturnValue:
-    group = group_service.group_by_slug(slug) or abort(404)
-    require(can_edit_group(current_user, group))
+    group = load_group_or_404(slug, can=can_edit_group)
     now = utcnow()
     if request.method == "POST":
-        _confirmed()
+        require_confirmation()
         commit_or_flash_error(
             lambda: service.apply_plan(group, now),
             lambda preview: _(
@@ -276,15 +265,11 @@ def group_rotation(slug: str) -> ResponseReturnValue:
     db.session.rollback()  # the preview flushes; a page view changes nothing
     locale = current_locale()
     holidays = skips(group.schedule, holiday_lookup(locale))
-    counts: dict[str, int] = {r.slug: 0 for r in group.regions}
-    for s in group.sessions:
-        if not s.cancelled and s.host_region and s.host_region.slug in counts:
-            counts[s.host_region.slug] += 1
     return render_template(
         "rotation/group_rotation.html",
         group=group,
         preview=preview,
-        counts=counts,
+        counts=service.host_counts(group),
         holidays=holidays,
         blackouts=service.group_blackouts(group),
         swaps=service.open_swaps_for_group(group.id),

@@ -9,8 +9,9 @@ from flask_babel import gettext as _
 
 from remote_groups.extensions import csrf, db
 from remote_groups.forms import ConfirmForm
-from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind
+from remote_groups.groups.views import load_group_or_404
+from remote_groups.regions.permissions import found
 from remote_groups.security.web import rate_limited
 from remote_groups.subscriptions import service
 from remote_groups.subscriptions.forms import SubscribeForm
@@ -20,14 +21,14 @@ bp = Blueprint("subscriptions", __name__)
 
 
 def _subscription(token: str) -> Subscription:
-    return service.by_token(token) or abort(404)
+    return found(service.by_token(token))
 
 
 @bp.post("/groups/<slug>/subscribe")
 @rate_limited("subscribe", "RATE_LIMIT_SUBSCRIPTIONS")
 def subscribe(slug: str) -> ResponseReturnValue:
-    group = group_service.group_by_slug(slug)
-    if group is None or group.kind != GroupKind.open:
+    group = load_group_or_404(slug)
+    if group.kind != GroupKind.open:
         abort(404)
     form = SubscribeForm()
     if not form.validate_on_submit():
