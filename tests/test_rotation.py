@@ -230,6 +230,21 @@ def test_swap_messages_reach_the_outbox_in_each_recipients_language(pilot, app):
     assert all(m.subject and m.text_body.strip() for m in rows)
 
 
+def test_a_coordinator_address_the_outbox_refuses_skips_only_that_notice(pilot, app, caplog):
+    """A stored address with a space (say, from an old import) cannot be mailed: the swap is
+    still proposed and the region's other coordinator still hears of it, and the log names
+    the user, not the address."""
+    broken = pilot["coord-siun"]
+    broken.email = "coord siun@example.org"
+    second = make_user("coord2@siun.example.org", Role.coordinator, pilot["regions"][1])
+    db.session.flush()
+    swap, _, _ = swap_of(pilot)
+    assert swap.status == SwapStatus.pending
+    rows = db.session.scalars(select(OutboxMessage)).all()
+    assert [(m.kind, m.recipient) for m in rows] == [("swap_proposed", second.email)]
+    assert f"user {broken.id}" in caplog.text and "coord siun" not in caplog.text
+
+
 # --- through HTTP ---------------------------------------------------------------------------
 
 
