@@ -8,12 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from remote_groups.applications.models import (
-    Application,
-    ApplicationDecision,
-    ApplicationStatus,
-    Participant,
-)
+from remote_groups.applications import lifecycle
+from remote_groups.applications.lifecycle import Action, Actor
+from remote_groups.applications.models import Application, ApplicationDecision, Participant
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
@@ -226,23 +223,29 @@ def add_demo_applicants(course: RemoteGroup, regions: list[Region], now: datetim
             else "Jag vill träffa andra och lära mig om välmående.",
             consent_at=applied_at,
             created_at=applied_at,
-            status=ApplicationStatus.submitted,
+            status=lifecycle.INITIAL,
         )
         application.decisions.append(
-            ApplicationDecision(
-                to_status=ApplicationStatus.submitted, actor="applicant", at=applied_at
-            )
+            ApplicationDecision(to_status=lifecycle.INITIAL, actor=Actor.applicant, at=applied_at)
         )
         if accepted:
+            # Accepted by the home region's coordinator, by the one table every move obeys.
+            coordinator = db.session.scalar(
+                select(User).where(
+                    User.region_id == regions[region_index].id, User.role == Role.coordinator
+                )
+            )
+            state = lifecycle.transition(application.status, Action.accept, Actor.coordinator)
             application.decisions.append(
                 ApplicationDecision(
-                    from_status=ApplicationStatus.submitted,
-                    to_status=ApplicationStatus.accepted,
-                    actor="system",
+                    from_status=application.status,
+                    to_status=state,
+                    actor=Actor.coordinator,
+                    by_user=coordinator,
                     at=now,
                 )
             )
-            application.status = ApplicationStatus.accepted
+            application.status = state
             application.participant = Participant(group=course)
         db.session.add(application)
 
