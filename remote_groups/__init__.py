@@ -95,6 +95,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
+    # Imported here, not at the top: the package runs this file before any of its modules, so
+    # a top-level import would load every blueprint and model for `import
+    # remote_groups.rotation.planner`, and the views would import siblings of a half-imported
+    # package. Creating the app is the moment the whole app is wanted.
     from remote_groups import cli, errors, formatting, health, logs, pages
     from remote_groups.api.views import bp as api_bp
     from remote_groups.applications.views import bp as applications_bp

@@ -10,10 +10,23 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
+from remote_groups.applications.service.waitlist import expire_offers as expire
+from remote_groups.backup.document import BackupError, summary
+from remote_groups.backup.exporting import export_region
+from remote_groups.backup.importing import import_region
+from remote_groups.demo import database_is_empty, load_demo
+from remote_groups.encryption import rotate_encrypted_columns
 from remote_groups.extensions import db
+from remote_groups.groups.service import group_by_slug
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.sender import deliver_pending
 from remote_groups.regions.models import Role
 from remote_groups.regions.passwords import password_problem
 from remote_groups.regions.service import save_user, user_by_email
+from remote_groups.retention import apply_retention
+from remote_groups.rotation.service import apply_plan, preview_plan
+from remote_groups.scheduler import make_scheduler
+from remote_groups.service import ServiceError
 from remote_groups.web import request_context_for_jobs
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -29,8 +42,6 @@ mail_cli = AppGroup("mail", help="The mail outbox.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has data.")
 def demo_load(if_empty: bool) -> None:
     """Load the demo regions, staff, groups and sessions, dated relative to today."""
-    from remote_groups.demo import database_is_empty, load_demo
-
     if not database_is_empty():
         if if_empty:
             click.echo("The database already has data; the demo was not loaded again.")
@@ -83,10 +94,6 @@ def create_admin(email: str, name: str, password: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change, and save nothing.")
 def rotation_plan(slug: str, dry_run: bool) -> None:
     """Print a group's host plan; without --dry-run, save it."""
-    from remote_groups.groups.service import group_by_slug
-    from remote_groups.rotation.service import apply_plan, preview_plan
-    from remote_groups.service import ServiceError
-
     group = group_by_slug(slug)
     if group is None:
         raise click.ClickException(f"No group {slug!r}.")
@@ -117,7 +124,6 @@ def data_anonymize() -> None:
     """Apply the retention rule once: anonymize applications to courses that ended long ago
     (and redact the mail about them), delete old mail, old subscriptions and old staff
     password links."""
-    from remote_groups.retention import apply_retention
 
     report = apply_retention()
     db.session.commit()
@@ -134,7 +140,6 @@ def data_rotate_key(batch_size: int) -> None:
     """Re-encrypt every encrypted value (applicants' needs) with the newest data key, the
     first of DATA_KEYS. Safe to stop and run again. Remove an old key only after a run that
     reports nothing undecryptable."""
-    from remote_groups.encryption import rotate_encrypted_columns
 
     report = rotate_encrypted_columns(batch_size)
     click.echo(
@@ -165,7 +170,6 @@ def data_rotate_key(batch_size: int) -> None:
 def data_export_region(slug: str, output: str | None, with_applications: bool) -> None:
     """Export a region as JSON: the region, its staff (with password hashes), blackouts, the
     groups it owns and their sessions. No feed tokens, outbox mail or subscriptions."""
-    from remote_groups.backup import BackupError, export_region, summary
 
     try:
         document = export_region(slug, with_applications=with_applications)
@@ -191,8 +195,6 @@ def data_export_region(slug: str, output: str | None, with_applications: bool) -
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def data_import_region(file: str) -> None:
     """Import a region exported by `data export-region`, in one transaction: all or nothing."""
-    from remote_groups.backup import BackupError, import_region, summary
-
     try:
         with open(file, encoding="utf-8") as source:
             document = json.load(source)
@@ -210,8 +212,6 @@ def data_import_region(file: str) -> None:
 @applications_cli.command("expire-offers")
 def expire_offers() -> None:
     """Pass unconfirmed waiting-list offers on after their deadline, once."""
-    from remote_groups.applications.service import expire_offers as expire
-
     with request_context_for_jobs(current_app._get_current_object()):
         count = expire()
         db.session.commit()
@@ -221,8 +221,6 @@ def expire_offers() -> None:
 @scheduler_cli.command("run")
 def scheduler_run() -> None:
     """Run the scheduled jobs until stopped (the production scheduler process)."""
-    from remote_groups.scheduler import make_scheduler
-
     scheduler = make_scheduler(current_app._get_current_object(), background=False)
     click.echo("Scheduler running; press Ctrl+C to stop.")
     try:
@@ -234,8 +232,6 @@ def scheduler_run() -> None:
 @mail_cli.command("sweep")
 def mail_sweep() -> None:
     """Queue due reminders and notices once."""
-    from remote_groups.notifications.sweep import sweep
-
     with request_context_for_jobs(current_app._get_current_object()):
         report = sweep()
         db.session.commit()
@@ -248,8 +244,6 @@ def mail_sweep() -> None:
 @click.option("--limit", default=200, show_default=True, help="Messages in one batch.")
 def mail_deliver(limit: int) -> None:
     """Send pending mail once."""
-    from remote_groups.outbox.sender import deliver_pending
-
     with request_context_for_jobs(current_app._get_current_object()):
         report = deliver_pending(limit)
     click.echo(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from remote_groups.applications import lifecycle
 from remote_groups.applications.lifecycle import Action, Actor
 from remote_groups.applications.models import Application, ApplicationDecision, Participant
+from remote_groups.applications.service.common import move
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
@@ -229,23 +230,13 @@ def add_demo_applicants(course: RemoteGroup, regions: list[Region], now: datetim
             ApplicationDecision(to_status=lifecycle.INITIAL, actor=Actor.applicant, at=applied_at)
         )
         if accepted:
-            # Accepted by the home region's coordinator, by the one table every move obeys.
+            # Accepted by the home region's coordinator, through the one place a state changes.
             coordinator = db.session.scalar(
                 select(User).where(
                     User.region_id == regions[region_index].id, User.role == Role.coordinator
                 )
             )
-            state = lifecycle.transition(application.status, Action.accept, Actor.coordinator)
-            application.decisions.append(
-                ApplicationDecision(
-                    from_status=application.status,
-                    to_status=state,
-                    actor=Actor.coordinator,
-                    by_user=coordinator,
-                    at=now,
-                )
-            )
-            application.status = state
+            move(application, Action.accept, Actor.coordinator, now, by=coordinator)
             application.participant = Participant(group=course)
         db.session.add(application)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from remote_groups.applications.service import anonymize_expired
+from remote_groups.applications.service.retention import anonymize_expired
 from remote_groups.outbox.retention import purge_outbox
 from remote_groups.regions.access_links import forget_links
 from remote_groups.subscriptions.service import forget_subscriptions

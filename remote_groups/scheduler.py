@@ -16,7 +16,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from remote_groups.applications.service.waitlist import expire_offers
 from remote_groups.extensions import db
+from remote_groups.notifications.sweep import sweep
+from remote_groups.outbox.sender import deliver_pending
+from remote_groups.retention import apply_retention
+from remote_groups.security.throttle import forget_old_counters
 from remote_groups.web import request_context_for_jobs
 
 log = logging.getLogger(__name__)
@@ -27,17 +32,12 @@ DELIVERY_SECONDS = 50
 
 
 def _expire_offers() -> None:
-    from remote_groups.applications.service import expire_offers
-
     if count := expire_offers():
         log.info("%d waiting-list offers expired", count)
 
 
 def _sweep_and_deliver() -> None:
     """Queue what is due, commit, then send: a crash in between loses nothing."""
-    from remote_groups.notifications.sweep import sweep
-    from remote_groups.outbox.sender import deliver_pending
-
     sweep()
     db.session.commit()
     deadline = time.monotonic() + DELIVERY_SECONDS
@@ -48,14 +48,10 @@ def _sweep_and_deliver() -> None:
 
 
 def _apply_retention() -> None:
-    from remote_groups.retention import apply_retention
-
     apply_retention()
 
 
 def _forget_old_counters() -> None:
-    from remote_groups.security.throttle import forget_old_counters
-
     forget_old_counters()
 
 

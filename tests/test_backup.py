@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 import uuid
 from datetime import date
 from pathlib import Path
@@ -15,13 +17,23 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from remote_groups import backup
+import remote_groups
 from remote_groups.applications.models import (
     Application,
     ApplicationDecision,
     ApplicationStatus,
     Participant,
 )
+from remote_groups.backup.document import (
+    APPLICATION_FIELDS,
+    BLACKOUT_FIELDS,
+    DECISION_FIELDS,
+    REGION_FIELDS,
+    SESSION_FIELDS,
+    USER_FIELDS,
+    summary,
+)
+from remote_groups.backup.tables import GROUP_EXPORT_FIELDS
 from remote_groups.extensions import db
 from remote_groups.groups.models import (
     GroupKind,
@@ -293,13 +305,13 @@ def test_export_of_an_unknown_region_fails_with_a_message(app, source):
 
 def test_every_column_is_exported_except_ids_foreign_keys_and_tokens():
     exported = {
-        Region: backup.REGION_FIELDS,
-        User: backup.USER_FIELDS,
-        Blackout: backup.BLACKOUT_FIELDS,
-        RemoteGroup: backup.GROUP_EXPORT_FIELDS,
-        Session: backup.SESSION_FIELDS,
-        Application: backup.APPLICATION_FIELDS,
-        ApplicationDecision: backup.DECISION_FIELDS,
+        Region: REGION_FIELDS,
+        User: USER_FIELDS,
+        Blackout: BLACKOUT_FIELDS,
+        RemoteGroup: GROUP_EXPORT_FIELDS,
+        Session: SESSION_FIELDS,
+        Application: APPLICATION_FIELDS,
+        ApplicationDecision: DECISION_FIELDS,
     }
     left_out = {  # foreign keys travel as slugs and emails beside the fields
         Region: {"id"},
@@ -523,3 +535,56 @@ def test_the_export_holds_plain_needs_and_the_import_encrypts_them_with_its_own_
         stored = connection.scalar(text("SELECT needs FROM applications"))
     assert "avustaja" not in stored
     assert Fernet(new_key).decrypt(stored.encode()).decode() == "Tarvitsen avustajan."
+
+
+# --- the document alone ----------------------------------------------------------------------
+
+# Run in a fresh interpreter. The package's own __init__ builds the app and imports the
+# extensions, so it is left out: what is loaded after importing backup.document is what that
+# module needs. Then an export is read with the models' columns (tables.SCHEMA) and no app.
+READ_WITH_NO_APP = """
+import json, sys, types
+
+package = types.ModuleType("remote_groups")
+package.__path__ = [sys.argv[1]]
+sys.modules["remote_groups"] = package
+
+from remote_groups.backup import document
+
+needs = sorted(
+    {
+        name if name.startswith("remote_groups.") else name.split(".")[0]
+        for name in sys.modules
+        if name.startswith(("flask", "sqlalchemy", "remote_groups.extensions"))
+        or (name.startswith("remote_groups.") and name.endswith(".models"))
+    }
+)
+assert not needs, f"backup.document needs {needs}; it must work with no app and no database"
+
+from flask import has_app_context
+from remote_groups.backup.tables import SCHEMA
+
+with open(sys.argv[2], encoding="utf-8") as file:
+    read = json.load(file)
+plan = document.read_document(read, SCHEMA)
+assert not has_app_context()
+print(document.summary(read))
+print(plan.region.values["slug"], len(plan.users), len(plan.sessions), len(plan.applications))
+"""
+
+
+def test_the_document_is_read_with_no_app_and_no_database(app, source, tmp_path):
+    """backup.document loads no Flask, SQLAlchemy, extensions or models, and reads and checks
+    an export with no app (where the database session cannot be reached): a document can be
+    read without an installation, and the reader cannot come to need one unnoticed."""
+    exported = export(app, tmp_path, "--with-applications")
+    package = Path(remote_groups.__file__).parent
+    read = subprocess.run(
+        [sys.executable, "-c", READ_WITH_NO_APP, str(package), str(tmp_path / "export.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert read.returncode == 0, read.stderr
+    counts = [len(exported[key]) for key in ("users", "sessions", "applications")]
+    assert read.stdout.splitlines() == [summary(exported), " ".join(map(str, [SOURCE, *counts]))]

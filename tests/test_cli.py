@@ -19,7 +19,7 @@ from flask_migrate import downgrade, upgrade
 from icalendar import Calendar
 from sqlalchemy import func, inspect, select, text
 
-from remote_groups.calendar import service as calendar_service
+from remote_groups.calendar.service import content as calendar_content
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import RemoteGroup, Session, session_co_facilitators
@@ -278,7 +278,7 @@ def test_upgrading_to_0006_gives_each_session_its_own_uid_and_keeps_its_links(
 
 def served_uids(client: FlaskClient, slug: str) -> list[str]:
     """The UIDs of the group's feed as a subscribed calendar reads them, built afresh."""
-    calendar_service.built_feeds.clear()
+    calendar_content.built_feeds.clear()
     response = client.get(f"/calendar/groups/{slug}.ics")
     assert response.status_code == 200
     return [str(event["UID"]) for event in Calendar.from_ical(response.data).walk("VEVENT")]

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from remote_groups.calendar import service as calendar_service
+from remote_groups.calendar.service import content, versions
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.regions.models import Region
@@ -137,10 +137,10 @@ def test_the_api_shows_the_session_in_the_repeated_hour_at_that_instant(
 def autumn_event(app, moved_into_the_repeated_hour) -> Iterator[dict]:
     """The moved session as the group's feed shows it (the one event on 2027-10-31 that is
     not the group's own 13:00), read back by icalendar."""
-    calendar_service.built_feeds.clear()
+    content.built_feeds.clear()
     with app.app_context():
-        feed = calendar_service.group_feed(SLUG, "fi", now=datetime(2027, 6, 1, tzinfo=UTC))
-        data = calendar_service.feed_bytes(feed)
+        feed = versions.group_feed(SLUG, "fi", now=datetime(2027, 6, 1, tzinfo=UTC))
+        data = content.feed_bytes(feed)
     [event] = [
         e
         for e in Calendar.from_ical(data).walk("VEVENT")
@@ -148,7 +148,7 @@ def autumn_event(app, moved_into_the_repeated_hour) -> Iterator[dict]:
         and e["DTSTART"].dt.astimezone(HELSINKI).time() != time(13, 0)
     ]
     yield event
-    calendar_service.built_feeds.clear()
+    content.built_feeds.clear()
 
 
 def test_the_feed_shows_the_session_in_the_repeated_hour_at_that_instant(autumn_event):

@@ -15,11 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from remote_groups.applications.models import Application
-from remote_groups.applications.service import (
-    ApplicationInput,
-    anonymize_expired,
-    submit_application,
-)
+from remote_groups.applications.service.applying import ApplicationInput, submit_application
+from remote_groups.applications.service.retention import anonymize_expired
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind
 from remote_groups.groups.service import upcoming_schedule

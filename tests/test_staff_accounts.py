@@ -489,20 +489,20 @@ def test_a_one_time_password_stays_one_time_through_a_region_export(app, older_d
     having chosen their own."""
     import json
 
-    from remote_groups import backup
+    from remote_groups.backup import exporting, importing
 
     with app.app_context():
         region = make_region("lansi-uusimaa")
         db.session.flush()
         make_user("fac@lu.example.org", Role.facilitator, region).password_must_change = True
         db.session.commit()
-        document = json.loads(json.dumps(backup.export_region("lansi-uusimaa")))
+        document = json.loads(json.dumps(exporting.export_region("lansi-uusimaa")))
         db.session.execute(User.__table__.delete())
         db.session.execute(region.__table__.delete())
         db.session.commit()
         if older_document:
             del document["users"][0]["password_must_change"]
-        backup.import_region(document)
+        importing.import_region(document)
         user = db.session.scalar(select(User))
         assert user.password_must_change is not older_document
 

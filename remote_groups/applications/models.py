@@ -35,7 +35,7 @@ class Application(db.Model):
 
     __tablename__ = "applications"
     # Not unique: people who share an address (a group home) apply each with their own name.
-    # One person applies once (applications.service.same_person, checked under the course's
+    # One person applies once (applications.service.applying.same_person, checked under the course's
     # lock).
     __table_args__ = (Index("ix_applications_group_id_email", "group_id", "email"),)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import (
@@ -20,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from remote_groups.applications import service
+from remote_groups.applications import lifecycle
 from remote_groups.applications.forms import (
     ApplicationForm,
     BulkDecisionForm,
@@ -29,17 +30,21 @@ from remote_groups.applications.forms import (
     ReviewFilterForm,
     SelectionForm,
 )
+from remote_groups.applications.lifecycle import Actor
 from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.applications.service import applying, export, reviewing, seats, waitlist
 from remote_groups.encryption import UndecryptableData
 from remote_groups.extensions import csrf, db
 from remote_groups.formatting import current_locale
-from remote_groups.forms import ConfirmForm
-from remote_groups.groups import service as group_service
+from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.groups.models import GroupKind, RemoteGroup
-from remote_groups.regions.models import Role
+from remote_groups.groups.views import load_group_or_404
+from remote_groups.regions.models import Role, User
 from remote_groups.regions.permissions import (
+    can_decide_on_application,
     can_read_application,
     can_review_applications,
+    found,
     require,
     roles_required,
 )
@@ -52,11 +57,20 @@ bp = Blueprint("applications", __name__)
 log = logging.getLogger(__name__)
 
 
-def _course_or_404(slug: str) -> RemoteGroup:
-    group = group_service.group_by_slug(slug)
-    if group is None or group.kind != GroupKind.closed:
+def _course_or_404(
+    slug: str, can: Callable[[User, RemoteGroup], bool] | None = None
+) -> RemoteGroup:
+    """A closed course (an open group has no applications: 404), which the logged-in user
+    ``can`` act on (else 403)."""
+    group = load_group_or_404(slug)
+    if group.kind != GroupKind.closed:
         abort(404)
-    return group
+    return found(group, can)
+
+
+def _application_or_404(token: str) -> Application:
+    """The application a status link names: the token is the applicant's key."""
+    return found(applying.application_by_token(token))
 
 
 @bp.after_request
@@ -93,14 +107,14 @@ def apply(slug: str) -> ResponseReturnValue:
     """
     group = _course_or_404(slug)
     now = utcnow()
-    if not group.application_window_open(service.today_in(group, now)):
+    if not group.application_window_open(applying.today_in(group, now)):
         return render_template("applications/closed.html", group=group), 409
     locale = current_locale()
     form = ApplicationForm(region_choices=[(r.slug, r.name(locale).text) for r in group.regions])
     if request.method == "GET":
         form.language.data = locale if locale in ("fi", "sv") else group.language
     if form.validate_on_submit():
-        data = service.ApplicationInput(
+        data = applying.ApplicationInput(
             name=form.name.data,
             email=form.email.data,
             phone=form.phone.data,
@@ -110,11 +124,11 @@ def apply(slug: str) -> ResponseReturnValue:
             motivation=form.motivation.data,
         )
         try:
-            service.submit_application(group, data, now)
+            applying.submit_application(group, data, now)
             db.session.commit()
-        except service.DuplicateApplication as duplicate:
+        except applying.DuplicateApplication as duplicate:
             db.session.rollback()
-            service.resend_status_link(duplicate.existing, now)
+            applying.resend_status_link(duplicate.existing, now)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
@@ -138,6 +152,8 @@ def _status_page(application: Application, contact_form: ContactForm, status: in
     return render_template(
         "applications/status.html",
         application=application,
+        # The buttons shown are the moves the lifecycle's table allows the applicant now.
+        applicant_can=lifecycle.allowed_actions(application.status, Actor.applicant),
         contact_form=contact_form,
         confirm_form=ConfirmForm(),
     ), status
@@ -145,53 +161,52 @@ def _status_page(application: Application, contact_form: ContactForm, status: in
 
 @bp.get("/applications/<token>")
 def status(token: str) -> ResponseReturnValue:
-    application = service.application_by_token(token) or abort(404)
+    application = _application_or_404(token)
     return _status_page(application, ContactForm(obj=application))
 
 
 def _applicant_action(token: str, action, done_message: str) -> ResponseReturnValue:
-    application = service.application_by_token(token) or abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    application = _application_or_404(token)
+    require_confirmation()
     commit_or_flash_error(lambda: action(application), done_message)
-    if service.application_by_token(token) is None:
+    if applying.application_by_token(token) is None:
         return redirect(url_for("groups.home"))
     return redirect(url_for("applications.status", token=token))
 
 
 @bp.post("/applications/<token>/withdraw")
 def withdraw(token: str) -> ResponseReturnValue:
-    return _applicant_action(token, service.withdraw, _("Your application was withdrawn."))
+    return _applicant_action(token, applying.withdraw, _("Your application was withdrawn."))
 
 
 @bp.post("/applications/<token>/delete")
 def delete(token: str) -> ResponseReturnValue:
     return _applicant_action(
-        token, service.delete_before_decision, _("Your application was deleted.")
+        token, applying.delete_before_decision, _("Your application was deleted.")
     )
 
 
 @bp.post("/applications/<token>/confirm")
 def confirm(token: str) -> ResponseReturnValue:
-    return _applicant_action(token, service.confirm_offer, _("Welcome! Your place is confirmed."))
+    return _applicant_action(token, waitlist.confirm_offer, _("Welcome! Your place is confirmed."))
 
 
 @bp.post("/applications/<token>/feed-token")
 def rotate_feed(token: str) -> ResponseReturnValue:
     return _applicant_action(
         token,
-        service.rotate_feed_token,
+        applying.rotate_feed_token,
         _("You have a new calendar link. The old one no longer works."),
     )
 
 
 @bp.post("/applications/<token>/contact")
 def contact(token: str) -> ResponseReturnValue:
-    application = service.application_by_token(token) or abort(404)
+    application = _application_or_404(token)
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            service.update_contact(application, form.name.data, form.email.data, form.phone.data)
+            applying.update_contact(application, form.name.data, form.email.data, form.phone.data)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
@@ -206,9 +221,7 @@ def contact(token: str) -> ResponseReturnValue:
 
 
 def _reviewable(slug: str) -> RemoteGroup:
-    group = _course_or_404(slug)
-    require(can_review_applications(current_user, group))
-    return group
+    return _course_or_404(slug, can=can_review_applications)
 
 
 def _readable(
@@ -216,7 +229,7 @@ def _readable(
 ) -> list[Application]:
     return [
         a
-        for a in service.applications_for_review(group, status, region, language)
+        for a in reviewing.applications_for_review(group, status, region, language)
         if can_read_application(current_user, a)
     ]
 
@@ -242,7 +255,7 @@ def review(slug: str) -> ResponseReturnValue:
         applications=applications,
         filters=filters,
         bulk_form=BulkDecisionForm(),
-        seats_taken=service.seats_taken(group.id),
+        seats_taken=seats.seats_taken(group.id),
         can_decide=can_decide,
     )
 
@@ -250,8 +263,7 @@ def review(slug: str) -> ResponseReturnValue:
 @bp.get("/staff/applications/<int:application_id>")
 @roles_required(Role.coordinator)
 def detail(application_id: int) -> ResponseReturnValue:
-    application = db.session.get(Application, application_id) or abort(404)
-    require(can_read_application(current_user, application))
+    application = found(db.session.get(Application, application_id), can=can_read_application)
     return render_template(
         "applications/detail.html",
         application=application,
@@ -263,12 +275,11 @@ def detail(application_id: int) -> ResponseReturnValue:
 @bp.post("/staff/applications/<int:application_id>/decide")
 @roles_required(Role.coordinator)
 def decide(application_id: int) -> ResponseReturnValue:
-    application = db.session.get(Application, application_id) or abort(404)
-    require(can_review_applications(current_user, application.group))
+    application = found(db.session.get(Application, application_id), can=can_decide_on_application)
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            service.decide(
+            reviewing.decide(
                 [application],
                 ApplicationStatus(form.decision.data),
                 current_user,
@@ -299,7 +310,7 @@ def bulk(slug: str) -> ResponseReturnValue:
     if any(a is None or a.group_id != group.id for a in chosen):
         abort(404)
     commit_or_flash_error(
-        lambda: service.decide(
+        lambda: reviewing.decide(
             chosen, ApplicationStatus(form.decision.data), current_user, form.message.data
         ),
         _("%(count)d decisions were saved.", count=len(chosen)),
@@ -313,7 +324,7 @@ def selection(slug: str) -> ResponseReturnValue:
     group = _reviewable(slug)
     form = SelectionForm()
     if form.validate_on_submit() and commit_or_flash_error(
-        lambda: service.confirm_selection(group, form.accept.data, current_user),
+        lambda: reviewing.confirm_selection(group, form.accept.data, current_user),
         lambda counts: _(
             "%(accepted)d accepted, %(waitlisted)d on the waiting list.",
             accepted=counts[0],
@@ -321,8 +332,8 @@ def selection(slug: str) -> ResponseReturnValue:
         ),
     ):
         return redirect(url_for("applications.review", slug=slug))
-    suggestion = service.suggestion_for(group)
-    pending = service.applications_for_review(group, None, None, None)
+    suggestion = reviewing.suggestion_for(group)
+    pending = reviewing.applications_for_review(group, None, None, None)
     pending = [
         a
         for a in pending
@@ -335,7 +346,7 @@ def selection(slug: str) -> ResponseReturnValue:
         suggested=set(suggestion.accept),
         applications=pending,
         form=form,
-        seats_taken=service.seats_taken(group.id),
+        seats_taken=seats.seats_taken(group.id),
     )
 
 
@@ -344,7 +355,7 @@ def selection(slug: str) -> ResponseReturnValue:
 def participants_csv(slug: str) -> ResponseReturnValue:
     group = _reviewable(slug)
     include_needs = request.args.get("include_needs") == "1"
-    body = service.participants_csv(group, current_locale(), include_needs)
+    body = export.participants_csv(group, current_locale(), include_needs)
     return Response(
         body,
         mimetype="text/csv",

@@ -13,8 +13,8 @@ from flask_login import current_user, login_required
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
-from remote_groups.calendar import service
-from remote_groups.calendar.service import CurrentFeed
+from remote_groups.calendar.service import content, versions
+from remote_groups.calendar.service.specs import CurrentFeed
 from remote_groups.extensions import db
 from remote_groups.web import safe_local_path
 
@@ -40,7 +40,7 @@ def _serve(feed: CurrentFeed | None) -> Response:
     if is_resource_modified(
         request.environ, etag=version.etag, last_modified=version.last_modified
     ):
-        response = Response(service.feed_bytes(feed), mimetype="text/calendar")
+        response = Response(content.feed_bytes(feed), mimetype="text/calendar")
     else:
         response = Response(status=304)  # werkzeug drops the entity headers of a 304
     headers = response.headers
@@ -57,25 +57,25 @@ def _serve(feed: CurrentFeed | None) -> Response:
 
 @bp.get("/calendar/groups/<slug>.ics")
 def group_feed(slug: str) -> ResponseReturnValue:
-    return _serve(service.group_feed(slug, request.args.get("lang")))
+    return _serve(versions.group_feed(slug, request.args.get("lang")))
 
 
 @bp.get("/calendar/p/<token>.ics")
 def participant_feed(token: str) -> ResponseReturnValue:
     alarm = _alarm_minutes(request.args.get("alarm"))
-    return _serve(service.participant_feed(token, request.args.get("lang"), alarm))
+    return _serve(versions.participant_feed(token, request.args.get("lang"), alarm))
 
 
 @bp.get("/calendar/f/<token>.ics")
 def facilitator_feed(token: str) -> ResponseReturnValue:
     args = request.args
-    return _serve(service.facilitator_feed(token, args.get("lang"), args.get("scope")))
+    return _serve(versions.facilitator_feed(token, args.get("lang"), args.get("scope")))
 
 
 @bp.get("/calendar/regions/<slug>.ics")
 def region_feed(slug: str) -> ResponseReturnValue:
     args = request.args
-    return _serve(service.region_feed(slug, args.get("token"), args.get("lang")))
+    return _serve(versions.region_feed(slug, args.get("token"), args.get("lang")))
 
 
 @bp.post("/staff/feed-token/rotate")

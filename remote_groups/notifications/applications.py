@@ -9,7 +9,7 @@ from typing import Any
 
 from remote_groups import events
 from remote_groups.applications.models import Application
-from remote_groups.applications.service import status_url
+from remote_groups.applications.service.applying import status_url
 from remote_groups.notifications.sweep import INVITE_AHEAD, Recipient, invite
 from remote_groups.outbox.models import MessageKind
 from remote_groups.outbox.queue import enqueue, render_message

@@ -16,7 +16,7 @@ from flask import url_for
 from sqlalchemy import func, select, text
 
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.calendar.service import UnusableMeetingLink, session_invitation
+from remote_groups.calendar.service.invitations import UnusableMeetingLink, session_invitation
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
 from remote_groups.outbox.models import MessageKind, OutboxMessage

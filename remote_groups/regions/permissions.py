@@ -185,6 +185,11 @@ def can_review_applications(user: User, group: RemoteGroup) -> bool:
     return user.role == Role.coordinator and group.takes_part(user.region_id)
 
 
+def can_decide_on_application(user: User, application: Application) -> bool:
+    """An application is decided by the coordinators who review its course."""
+    return can_review_applications(user, application.group)
+
+
 def can_read_application(user: User, application: Application) -> bool:
     """Who may read an application (it may hold health-related data): README, "Who may read
     applications".

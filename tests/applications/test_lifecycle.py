@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from remote_groups.applications import lifecycle, service
+from remote_groups.applications import lifecycle
 from remote_groups.applications.lifecycle import (
     INITIAL,
     TRANSITIONS,
@@ -28,6 +28,7 @@ from remote_groups.applications.lifecycle import (
 )
 from remote_groups.applications.models import Application, Participant
 from remote_groups.applications.models import ApplicationStatus as S
+from remote_groups.applications.service import applying, reviewing, waitlist
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup
 from remote_groups.groups.service import group_by_slug
@@ -207,7 +208,8 @@ def test_a_coordinators_decision_is_one_of_the_three_on_the_form() -> None:
 
 def test_the_lifecycle_is_pure_and_the_only_place_an_application_changes_state() -> None:
     """lifecycle.py imports the status enum, ServiceError and the translation marker only;
-    in the applications package a status is assigned in service._move alone."""
+    in the applications package (its service package too) a status is assigned in
+    service.common.move alone."""
     tree = ast.parse((PACKAGE / "lifecycle.py").read_text())
     imported = {
         f"{node.module}.{alias.name}"
@@ -228,7 +230,7 @@ def test_the_lifecycle_is_pure_and_the_only_place_an_application_changes_state()
         "remote_groups.service.ServiceError",
     }
     assignments = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         module = ast.parse(path.read_text())
         for function in ast.walk(module):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -238,8 +240,9 @@ def test_the_lifecycle_is_pure_and_the_only_place_an_application_changes_state()
                 for target in targets:
                     for element in target.elts if isinstance(target, ast.Tuple) else [target]:
                         if isinstance(element, ast.Attribute) and element.attr == "status":
-                            assignments.append(f"{path.name}:{function.name}")
-    assert assignments == ["service.py:_move"]
+                            place = path.relative_to(PACKAGE).as_posix()
+                            assignments.append(f"{place}:{function.name}")
+    assert assignments == ["service/common.py:move"]
 
 
 # --- through the service, on the database -------------------------------------------------------
@@ -252,9 +255,9 @@ def coordinator() -> User:
 def reach(state: S, now: datetime) -> Application:
     """An application brought to ``state`` by the service, the way the app brings it there."""
     group = group_by_slug("kurssi")
-    application = service.submit_application(
+    application = applying.submit_application(
         group,
-        service.ApplicationInput(
+        applying.ApplicationInput(
             name="Aino Asiakas",
             email="aino@example.org",
             phone=None,
@@ -266,13 +269,13 @@ def reach(state: S, now: datetime) -> Application:
         now,
     )
     if state in (S.waitlisted, S.offered):
-        service.decide([application], S.waitlisted, coordinator(), now=now)
+        reviewing.decide([application], S.waitlisted, coordinator(), now=now)
     if state == S.offered:
-        assert service.offer_next_seat(group, now) is application
+        assert waitlist.offer_next_seat(group, now) is application
     if state in (S.accepted, S.rejected):
-        service.decide([application], state, coordinator(), now=now)
+        reviewing.decide([application], state, coordinator(), now=now)
     if state == S.withdrawn:
-        service.withdraw(application, now)
+        applying.withdraw(application, now)
     db.session.commit()
     assert application.status == state
     return application
@@ -281,17 +284,17 @@ def reach(state: S, now: datetime) -> Application:
 def attempts(group: RemoteGroup, now: datetime) -> dict[Action, Callable[[Application], object]]:
     """Each action through the service entry point the app calls for it."""
     return {
-        Action.accept: lambda a: service.decide([a], S.accepted, coordinator()),
-        Action.waitlist: lambda a: service.decide([a], S.waitlisted, coordinator()),
-        Action.reject: lambda a: service.decide([a], S.rejected, coordinator()),
-        Action.withdraw: lambda a: service.withdraw(a),
-        Action.confirm: lambda a: service.confirm_offer(a),
-        Action.change_contact: lambda a: service.update_contact(
+        Action.accept: lambda a: reviewing.decide([a], S.accepted, coordinator()),
+        Action.waitlist: lambda a: reviewing.decide([a], S.waitlisted, coordinator()),
+        Action.reject: lambda a: reviewing.decide([a], S.rejected, coordinator()),
+        Action.withdraw: lambda a: applying.withdraw(a),
+        Action.confirm: lambda a: waitlist.confirm_offer(a),
+        Action.change_contact: lambda a: applying.update_contact(
             a, "Aino Uusi", "aino.uusi@example.org", None
         ),
-        Action.delete: lambda a: service.delete_before_decision(a),
-        Action.offer: lambda a: service.offer_next_seat(group, now),
-        Action.expire: lambda a: service.expire_offers(now + timedelta(days=30)),
+        Action.delete: lambda a: applying.delete_before_decision(a),
+        Action.offer: lambda a: waitlist.offer_next_seat(group, now),
+        Action.expire: lambda a: waitlist.expire_offers(now + timedelta(days=30)),
     }
 
 

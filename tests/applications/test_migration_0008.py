@@ -11,8 +11,8 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select, text
 
-from remote_groups.applications import service
 from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.applications.service import reviewing
 from remote_groups.extensions import db
 from remote_groups.groups.service import group_by_slug
 from remote_groups.notifications.sweep import sweep
@@ -35,7 +35,7 @@ def before_0008(app: Flask, client, course) -> Iterator[dict[str, int]]:
     with app.app_context(), app.test_request_context():
         coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
         aino = db.session.get(Application, ids["aino"])
-        service.decide([aino], ApplicationStatus.accepted, coordinator, "Tervetuloa")
+        reviewing.decide([aino], ApplicationStatus.accepted, coordinator, "Tervetuloa")
         first = group_by_slug("kurssi").sessions[0]
         first.lead_facilitator = db.session.scalar(
             select(User).where(User.email == "fac@lu.example.org")

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from remote_groups.applications import service
 from remote_groups.applications.models import ApplicationStatus
+from remote_groups.applications.service import applying, reviewing
 from remote_groups.applications.spreadsheet import CELL_BREAKS, FORMULA_STARTS, safe_cell
 from remote_groups.extensions import db
 from remote_groups.groups.service import group_by_slug
@@ -46,9 +46,9 @@ def accepted_participants(app: Flask, names: list[str], needs: str | None = NEED
         coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
         chosen = []
         for index, name in enumerate(names):
-            application = service.submit_application(
+            application = applying.submit_application(
                 group,
-                service.ApplicationInput(
+                applying.ApplicationInput(
                     name="Hakija",
                     email=f"person{index}@example.org",
                     phone="+358 40 123 4567",
@@ -60,7 +60,7 @@ def accepted_participants(app: Flask, names: list[str], needs: str | None = NEED
             )
             application.name = name
             chosen.append(application)
-        service.decide(chosen, ApplicationStatus.accepted, coordinator)
+        reviewing.decide(chosen, ApplicationStatus.accepted, coordinator)
         db.session.commit()
 
 

@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from remote_groups import scheduler
-from remote_groups.applications import service
 from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.applications.service import applying, retention, reviewing
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup
 from remote_groups.groups.service import group_by_slug
@@ -61,13 +61,13 @@ def aino(client, app, course, ctx, mail_dir) -> Application:
     response = apply(client, name=NAME, email=ADDRESS, phone=PHONE, needs=NEEDS)
     assert response.status_code == 302
     application = db.session.get(Application, id_of(app, ADDRESS))
-    service.decide(
+    reviewing.decide(
         [application],
         ApplicationStatus.accepted,
         coordinator(),
         f"Tervetuloa! Otamme huomioon: {NEEDS}.",
     )
-    service.resend_status_link(application)
+    applying.resend_status_link(application)
     first = group_by_slug("kurssi").sessions[0]
     sweep(first.starts_at - timedelta(days=6))  # the invitation
     sweep(first.starts_at - timedelta(hours=23))  # the reminder
@@ -154,7 +154,7 @@ def test_redacted_rows_keep_kind_status_and_times_for_the_operator(aino):
     before = {row.id: (row.kind, row.status, row.created_at, row.sent_at) for row in about(aino.id)}
     late = after_retention(group_by_slug("kurssi"))
 
-    service.anonymize_expired(late)
+    retention.anonymize_expired(late)
     db.session.commit()
 
     rows = about(aino.id)
@@ -170,11 +170,11 @@ def test_redacted_rows_keep_kind_status_and_times_for_the_operator(aino):
 
 
 def test_mail_still_waiting_about_an_anonymized_application_is_never_sent(aino):
-    service.resend_status_link(aino, now=NOW + timedelta(hours=5))
+    applying.resend_status_link(aino, now=NOW + timedelta(hours=5))
     db.session.commit()
     [waiting] = [row for row in about(aino.id) if row.status == OutboxStatus.pending]
 
-    service.anonymize_expired(after_retention(group_by_slug("kurssi")))
+    retention.anonymize_expired(after_retention(group_by_slug("kurssi")))
     db.session.commit()
 
     assert db.session.get(OutboxMessage, waiting.id).status == OutboxStatus.expired
@@ -190,7 +190,7 @@ def test_deleting_an_application_before_a_decision_redacts_its_receipt(
     [receipt] = about(application.id)
     assert (mail_dir / eml_file_name(receipt.message_id)).exists()
 
-    service.delete_before_decision(application)
+    applying.delete_before_decision(application)
     db.session.commit()
 
     db.session.expire_all()
@@ -366,7 +366,7 @@ def test_a_message_about_an_anonymized_application_is_never_sent_again(app, clie
     failed.status, failed.sent_at = OutboxStatus.failed, None
     db.session.commit()
     assert failed.resendable
-    service.anonymize_expired(after_retention(group_by_slug("kurssi")))
+    retention.anonymize_expired(after_retention(group_by_slug("kurssi")))
     db.session.commit()
     before = state(app, failed.id)
     login(client, "admin@example.org")

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from remote_groups.applications import service
+from remote_groups.applications.lifecycle import Action, Actor, allowed_actions
 from remote_groups.applications.models import Application, ApplicationStatus, Participant
+from remote_groups.applications.service import applying, retention, reviewing, waitlist
 from remote_groups.extensions import db
 from remote_groups.groups.service import group_by_slug
 from remote_groups.regions.models import User
@@ -150,12 +151,12 @@ def test_an_unconfirmed_offer_passes_on_after_its_deadline(app, applied, ctx, no
     group = group_by_slug("kurssi")
     coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
     apps = [db.session.get(Application, i) for i in applied]
-    service.decide(apps[:3], ApplicationStatus.accepted, coordinator)
-    service.decide(apps[3:], ApplicationStatus.waitlisted, coordinator)
-    offered = service.withdraw(apps[0])
+    reviewing.decide(apps[:3], ApplicationStatus.accepted, coordinator)
+    reviewing.decide(apps[3:], ApplicationStatus.waitlisted, coordinator)
+    offered = applying.withdraw(apps[0])
     assert offered is apps[3]  # lansi-uusimaa lost its seat; Doris is from there
     later = now + timedelta(days=4)
-    assert service.expire_offers(later) == 1
+    assert waitlist.expire_offers(later) == 1
     assert apps[3].status == ApplicationStatus.withdrawn
     assert apps[4].status == ApplicationStatus.offered
     assert group.capacity == 3
@@ -206,7 +207,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralized(client, app, course):
 def test_personal_data_is_anonymized_after_the_retention_period(app, applied, ctx):
     group = group_by_slug("kurssi")
     coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
-    service.decide(
+    reviewing.decide(
         [db.session.get(Application, applied[0])],
         ApplicationStatus.accepted,
         coordinator,
@@ -214,16 +215,16 @@ def test_personal_data_is_anonymized_after_the_retention_period(app, applied, ct
     )
     db.session.flush()
     too_early = datetime.combine(group.term_end + timedelta(days=89), datetime.min.time(), UTC)
-    assert service.anonymize_expired(too_early, 90) == 0
+    assert retention.anonymize_expired(too_early, 90) == 0
     late = datetime.combine(group.term_end + timedelta(days=91), datetime.min.time(), UTC)
-    assert service.anonymize_expired(late, 90) == 5
+    assert retention.anonymize_expired(late, 90) == 5
     for application in db.session.scalars(select(Application)):
         assert application.name == "—" and application.needs is None
         assert application.phone is None and "example.org" not in application.email
         assert all(d.message is None for d in application.decisions)
     assert db.session.scalar(select(func.count(Participant.id))) == 0
     assert (
-        service.application_by_token(db.session.get(Application, applied[0]).status_token) is None
+        applying.application_by_token(db.session.get(Application, applied[0]).status_token) is None
     )
 
 
@@ -279,7 +280,7 @@ def test_fifty_concurrent_acceptances_of_a_ten_seat_course_leave_exactly_ten(app
             db.session.commit()  # hand the connection back: 50 threads share a smaller pool
             barrier.wait()
             try:
-                service.decide([application], ApplicationStatus.accepted, coordinator)
+                reviewing.decide([application], ApplicationStatus.accepted, coordinator)
                 db.session.commit()
                 results.append("ok")
             except ServiceError:
@@ -333,3 +334,45 @@ def test_an_accepted_applicant_replaces_their_calendar_link_and_the_old_one_stop
     assert "Sinulla ei ole kalenterilinkkiä" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Application, bert).participant is None
+
+
+def test_the_status_page_offers_exactly_the_moves_the_table_allows_the_applicant(
+    client, app, applied
+):
+    anna, bert, cecilia = applied[:3]
+    login(client, "coord@lu.example.org")
+    decide(client, bert, "rejected")
+    decide(client, cecilia, "waitlisted")
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client)})
+    client.post(
+        f"/applications/{token_of(app, 'doris@example.org')}/withdraw",
+        data={"csrf_token": csrf_token(client)},
+    )
+    buttons = {
+        Action.change_contact: 'aria-labelledby="details"',
+        Action.withdraw: "/withdraw",
+        Action.delete: "/delete",
+        Action.confirm: "/confirm",
+    }
+    seen = set()
+    for email in ("anna", "bert", "cecilia", "doris"):
+        token = token_of(app, f"{email}@example.org")
+        page = client.get(f"/applications/{token}").get_data(as_text=True)
+        with app.app_context():
+            state = db.session.scalar(
+                select(Application.status).where(Application.email == f"{email}@example.org")
+            )
+        allowed = allowed_actions(state, Actor.applicant)
+        for action, marker in buttons.items():
+            assert (marker in page) == (action in allowed), (email, state, action)
+        seen.add(state)
+    assert seen == {
+        ApplicationStatus.submitted,
+        ApplicationStatus.rejected,
+        ApplicationStatus.waitlisted,
+        ApplicationStatus.withdrawn,
+    }
+    # A rejected applicant still keeps their contact details right (and can do nothing else).
+    bert_page = client.get(f"/applications/{token_of(app, 'bert@example.org')}")
+    assert 'aria-labelledby="details"' in bert_page.get_data(as_text=True)
+    assert "/withdraw" not in bert_page.get_data(as_text=True)

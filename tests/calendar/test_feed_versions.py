@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from remote_groups.calendar import service as calendar_service
+from remote_groups.calendar.service import content, versions
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind
 from remote_groups.regions.models import Role, User
@@ -32,9 +32,9 @@ NOW = datetime(2027, 3, 10, 12, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
 @pytest.fixture(autouse=True)
 def _frozen() -> Iterator[None]:
     with time_machine.travel(NOW, tick=False):
-        calendar_service.built_feeds.clear()
+        content.built_feeds.clear()
         yield
-    calendar_service.built_feeds.clear()
+    content.built_feeds.clear()
 
 
 @pytest.fixture
@@ -89,9 +89,9 @@ def test_every_variant_gets_its_own_bytes_from_a_shared_cache(client, urls):
     the same bytes; two variants share an ETag only when their bytes are equal."""
     alone = {}
     for url in urls:
-        calendar_service.built_feeds.clear()
+        content.built_feeds.clear()
         alone[url] = fetch(client, url)
-    calendar_service.built_feeds.clear()
+    content.built_feeds.clear()
     for url in urls + urls[::-1]:
         assert fetch(client, url) == alone[url], url
     by_etag: dict[str, set[bytes]] = {}
@@ -129,5 +129,5 @@ def test_new_translations_give_a_new_version(app, client, urls, monkeypatch, tmp
     assert fetch(client, urls[2])[0] == etag  # the same catalogs elsewhere: same version
     mo = copy / "sv" / "LC_MESSAGES" / "messages.mo"
     mo.write_bytes(mo.read_bytes() + b"\0")
-    calendar_service._catalogs_digest.cache_clear()  # the deployment restarts the workers
+    versions._catalogs_digest.cache_clear()  # the deployment restarts the workers
     assert fetch(client, urls[2])[0] != etag

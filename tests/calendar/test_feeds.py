@@ -23,7 +23,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from remote_groups.applications.models import ApplicationStatus, Participant
-from remote_groups.calendar import service
+from remote_groups.calendar.service import content
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session
@@ -58,9 +58,9 @@ def first_session_hosted_by(group: RemoteGroup, region: Region) -> Session:
 @pytest.fixture(autouse=True)
 def _no_built_feeds() -> Iterator[None]:
     """Every test starts with an empty feed cache, so no test sees another's bytes."""
-    service.built_feeds.clear()
+    content.built_feeds.clear()
     yield
-    service.built_feeds.clear()
+    content.built_feeds.clear()
 
 
 @pytest.fixture
@@ -433,20 +433,20 @@ def test_a_change_gives_a_new_version(app, client, feeds):
 
 def test_a_304_does_not_build_the_feed(client, feeds, monkeypatch):
     etag = client.get(group_feed_url(feeds)).headers["ETag"]
-    service.built_feeds.clear()
+    content.built_feeds.clear()
 
     def refuse(*args: object) -> bytes:
         raise AssertionError("the feed was built for a conditional request")
 
-    monkeypatch.setattr(service, "build_feed", refuse)
+    monkeypatch.setattr(content, "build_feed", refuse)
     answer = client.get(group_feed_url(feeds), headers={"If-None-Match": etag})
     assert answer.status_code == 304
 
 
 def test_same_version_is_built_once(client, feeds, monkeypatch):
     built = []
-    real_build = service.build_feed
-    monkeypatch.setattr(service, "build_feed", lambda *a: built.append(1) or real_build(*a))
+    real_build = content.build_feed
+    monkeypatch.setattr(content, "build_feed", lambda *a: built.append(1) or real_build(*a))
     first = client.get(group_feed_url(feeds)).data
     second = client.get(group_feed_url(feeds)).data
     assert first == second

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from remote_groups.calendar import service as calendar_service
+from remote_groups.calendar.service import content, invitations, specs
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, Session
 from remote_groups.regions.models import Role, User
@@ -37,9 +37,9 @@ TERM = {"term_start": date(2026, 9, 1), "term_end": date(2028, 8, 31)}
 @pytest.fixture(params=sorted(CLOCKS))
 def clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
     with time_machine.travel(CLOCKS[request.param], tick=False):
-        calendar_service.built_feeds.clear()
+        content.built_feeds.clear()
         yield CLOCKS[request.param]
-    calendar_service.built_feeds.clear()
+    content.built_feeds.clear()
 
 
 @pytest.fixture(params=sorted(READERS_BY_NAME))
@@ -83,7 +83,7 @@ def api_sessions(client: FlaskClient, slug: str) -> list[dict]:
 
 def instants(items: list[dict], now: datetime) -> list[tuple[datetime, datetime]]:
     """The API's sessions that a feed shows today (30 days back, 12 months ahead)."""
-    window = calendar_service.feed_window(now)
+    window = specs.feed_window(now)
     found = []
     for item in items:
         starts_at = datetime.fromisoformat(item["starts_at"])
@@ -165,7 +165,7 @@ def test_invitations_give_the_apis_instant_in_summer_and_winter(
         summer = next(s for s in upcoming if s.starts_at.astimezone(HELSINKI).dst())
         winter = next(s for s in upcoming if not s.starts_at.astimezone(HELSINKI).dst())
         for session in (summer, winter):
-            data = calendar_service.session_invitation(session, "aino@example.org", "fi", method)
+            data = invitations.session_invitation(session, "aino@example.org", "fi", method)
             read_back = reader(data.encode("utf-8"))
             assert read_back["method"] == method
             item = items[session.id]

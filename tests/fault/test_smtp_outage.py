@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from remote_groups.applications.service import ApplicationInput, submit_application
+from remote_groups.applications.service.applying import ApplicationInput, submit_application
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind
 from remote_groups.outbox.models import OutboxMessage, OutboxStatus

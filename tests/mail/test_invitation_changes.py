@@ -10,8 +10,8 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from remote_groups.applications import service as applications
 from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.applications.service import applying, reviewing
 from remote_groups.extensions import db
 from remote_groups.groups import service as groups
 from remote_groups.groups.models import Session
@@ -43,7 +43,7 @@ def participant(client, app, course, ctx):  # noqa: F811  (the imported fixture)
     """Aino is accepted to the course (no session within a week yet); returns the course."""
     apply(client)
     application = db.session.scalar(select(Application))
-    applications.decide([application], ApplicationStatus.accepted, user("coord@lu.example.org"))
+    reviewing.decide([application], ApplicationStatus.accepted, user("coord@lu.example.org"))
     db.session.commit()
     return group_by_slug("kurssi")
 
@@ -149,7 +149,7 @@ def test_a_participant_who_withdraws_gets_a_cancellation_for_every_invitation(
     invitations = messages("invitation")
     assert len(invitations) == 2
     application = db.session.scalar(select(Application))
-    applications.withdraw(application, now=now)
+    applying.withdraw(application, now=now)
     sweep(now + timedelta(minutes=1))
     sweep(now + timedelta(minutes=2))
     cancellations = messages("cancellation")
@@ -170,7 +170,7 @@ def test_a_participant_who_withdraws_gets_a_cancellation_for_every_invitation(
 def test_no_cancellation_for_someone_who_never_had_an_invitation(participant):
     first = participant.sessions[0]
     application = db.session.scalar(select(Application))
-    applications.withdraw(application, now=a_week_before(first) - timedelta(days=1))
+    applying.withdraw(application, now=a_week_before(first) - timedelta(days=1))
     sweep(a_week_before(first))
     assert messages("cancellation") == []
     assert messages("invitation") == []

@@ -6,8 +6,8 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from remote_groups.applications import service as applications
 from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.applications.service import reviewing
 from remote_groups.extensions import db
 from remote_groups.groups import service as groups
 from remote_groups.groups.service import group_by_slug
@@ -23,7 +23,7 @@ def participant(client, app, course, ctx):  # noqa: F811  (the imported fixture)
     apply(client)
     coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
     application = db.session.scalar(select(Application))
-    applications.decide([application], ApplicationStatus.accepted, coordinator)
+    reviewing.decide([application], ApplicationStatus.accepted, coordinator)
     db.session.commit()
     return group_by_slug("kurssi")
 

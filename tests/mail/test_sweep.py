@@ -18,7 +18,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from remote_groups.applications.models import ApplicationStatus
-from remote_groups.applications.service import ApplicationInput, decide, submit_application
+from remote_groups.applications.service.applying import ApplicationInput, submit_application
+from remote_groups.applications.service.reviewing import decide
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
 from remote_groups.groups.schedule import local_datetime
