@@ -99,7 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # a top-level import would load every blueprint and model for `import
     # remote_groups.rotation.planner`, and the views would import siblings of a half-imported
     # package. Creating the app is the moment the whole app is wanted.
-    from remote_groups import cli, errors, formatting, health, logs, pages
+    from remote_groups import cli, errors, formatting, health, logs, pages, staff_home
     from remote_groups.api.views import bp as api_bp
     from remote_groups.applications.views import bp as applications_bp
     from remote_groups.calendar.views import bp as calendar_bp
@@ -116,6 +116,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     input_limits.register(app)  # before the blueprints: their routes take its int converter
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(staff_home.bp)
     app.register_blueprint(staff_groups_bp)
     app.register_blueprint(rotation_bp)
     app.register_blueprint(applications_bp)
@@ -130,6 +131,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.register(app)
     security_web.register(app)
     formatting.register(app)
+    staff_home.register(app)
     cli.register(app)
 
     @app.context_processor

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from remote_groups import events
 from remote_groups.extensions import db
@@ -436,7 +437,13 @@ def upcoming_schedule(
 
 
 def groups_for_listing(kind: str | None = None, language: str | None = None) -> list[RemoteGroup]:
-    query = select(RemoteGroup).order_by(RemoteGroup.term_start, RemoteGroup.slug)
+    # Who takes part is read for every group (permissions, the list's region names): loaded
+    # in one more query, not one per group.
+    query = (
+        select(RemoteGroup)
+        .options(selectinload(RemoteGroup.participations))
+        .order_by(RemoteGroup.term_start, RemoteGroup.slug)
+    )
     if kind:
         query = query.where(RemoteGroup.kind == GroupKind(kind))
     if language:

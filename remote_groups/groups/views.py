@@ -25,7 +25,7 @@ from remote_groups.formatting import current_locale
 from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.groups import service
 from remote_groups.groups.forms import CancelSessionForm, GroupForm, SessionForm
-from remote_groups.groups.models import GroupInvitation, RemoteGroup, Session
+from remote_groups.groups.models import GroupInvitation, GroupKind, RemoteGroup, Session
 from remote_groups.i18n import LANGUAGE_COOKIE, SUPPORTED
 from remote_groups.regions import service as region_service
 from remote_groups.regions.models import Role, User
@@ -35,6 +35,7 @@ from remote_groups.regions.permissions import (
     can_create_groups,
     can_edit_group,
     can_edit_session,
+    can_review_applications,
     found,
     require,
     roles_required,
@@ -106,6 +107,9 @@ def group_page(slug: str) -> ResponseReturnValue:
         ),
         today=now.astimezone(group.zone).date(),  # the day in Helsinki, as the form judges it
         can_edit=current_user.is_authenticated and can_edit_group(current_user, group),
+        can_review=current_user.is_authenticated
+        and group.kind == GroupKind.closed
+        and can_review_applications(current_user, group),
     )
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from remote_groups.extensions import db
 from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.outbox.models import OutboxMessage, OutboxStatus
+from remote_groups.outbox.queue import count_by_status
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import found, roles_required
 from remote_groups.types import utcnow
@@ -25,13 +26,7 @@ def outbox() -> ResponseReturnValue:
 
 
 def _outbox_page(code: int = 200) -> ResponseReturnValue:
-    counts = dict(
-        db.session.execute(
-            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
-                OutboxMessage.status
-            )
-        ).all()
-    )
+    counts = count_by_status()
     problems = db.session.scalars(
         select(OutboxMessage)
         .where(
@@ -43,7 +38,7 @@ def _outbox_page(code: int = 200) -> ResponseReturnValue:
     )
     return render_template(
         "outbox/outbox.html",
-        counts={status: counts.get(status, 0) for status in OutboxStatus},
+        counts=counts,
         problems=list(problems),
         form=ConfirmForm(),
     ), code

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from flask_babel import force_locale
 from markupsafe import Markup, escape
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from remote_groups.extensions import db
@@ -171,3 +171,15 @@ def enqueue(
         return None
     log.info("queued %s message %s", kind.value, row.id)
     return row
+
+
+def count_by_status() -> dict[OutboxStatus, int]:
+    """How many messages the outbox holds in each state (every state present)."""
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id)).group_by(
+                OutboxMessage.status
+            )
+        ).all()
+    )
+    return {status: counts.get(status, 0) for status in OutboxStatus}

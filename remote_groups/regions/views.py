@@ -66,7 +66,9 @@ def login() -> ResponseReturnValue:
                 if user.password_must_change:
                     flash(_("Please choose your own password before you go on."))
                     return redirect(url_for("staff.account"))
-                return redirect(safe_local_path(request.args.get("next"), url_for("rotation.home")))
+                return redirect(
+                    safe_local_path(request.args.get("next"), url_for("staff_home.home"))
+                )
             form.password.errors.append(_("The email or the password is wrong."))
             locked = throttle.login_failed(email, address)
         if locked is not None:
@@ -116,7 +118,7 @@ def account() -> ResponseReturnValue:
                 db.session.commit()
                 logins.start_login(user)  # this browser stays in, with the new session version
                 flash(_("Your password was changed. Your other logins have ended."))
-                return redirect(url_for("rotation.home"))
+                return redirect(url_for("staff_home.home"))
         if locked is not None:
             form.current_password.errors.append(_locked_message(locked))
             page = render_template("regions/account.html", form=form)

@@ -400,3 +400,13 @@ def swaps_of_region(region_id: int) -> list[SwapRequest]:
         .limit(50)
     )
     return list(db.session.scalars(query))
+
+
+def swaps_waiting_for(region_id: int) -> list[SwapRequest]:
+    """Swap requests that another region asked this region and nobody has answered yet."""
+    query = (
+        select(SwapRequest)
+        .where(SwapRequest.to_region_id == region_id, SwapRequest.status == SwapStatus.pending)
+        .order_by(SwapRequest.created_at)
+    )
+    return list(db.session.scalars(query))

@@ -1,5 +1,5 @@
-"""The staff home page and turns: "My turns", "Our turns", blackouts, facilitator
-assignment, swaps, the rotation page."""
+"""Turns: "My turns", "Our turns", blackouts, facilitator assignment, swaps, the rotation
+page."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from remote_groups.extensions import db
-from remote_groups.formatting import current_locale, value_in_helsinki
+from remote_groups.formatting import current_locale, datetime_short, value_in_helsinki
 from remote_groups.forms import ConfirmForm, require_confirmation
-from remote_groups.groups import service as group_service
 from remote_groups.groups.schedule import holiday_lookup, skips
 from remote_groups.groups.views import load_group_or_404, load_session_or_404
 from remote_groups.regions.models import Role
@@ -34,20 +33,6 @@ from remote_groups.types import utcnow
 from remote_groups.web import commit_or_flash_error
 
 bp = Blueprint("rotation", __name__, url_prefix="/staff")
-
-
-@bp.get("/")
-@login_required
-def home() -> ResponseReturnValue:
-    """The staff home page: the user's own sessions, their region's next turns, and the
-    groups they may edit."""
-    groups = [g for g in group_service.groups_for_listing() if can_edit_group(current_user, g)]
-    return render_template(
-        "rotation/home.html",
-        my_sessions=service.sessions_of_facilitator(current_user),
-        region_turns=service.region_turns(current_user.region_id) if current_user.region_id else [],
-        groups=groups,
-    )
 
 
 @bp.get("/my-turns")
@@ -176,7 +161,7 @@ def propose_swap(session_id: int) -> ResponseReturnValue:
     form.other_session.choices = [("", _("No exchange: hand the session over"))] + [
         (
             str(s.id),
-            f"{s.starts_at.astimezone(s.group.zone):%d.%m.%Y} – {s.host_region.name(locale).text}",
+            f"{datetime_short(s.starts_at)} – {s.host_region.name(locale).text}",
         )
         for s in candidates
     ]

@@ -54,6 +54,14 @@ def coordinator_review(site: Site) -> None:
     site.open(f"/staff/courses/{COURSE}/applications")
 
 
+def coordinator_page(path: str) -> Callable[[Site], None]:
+    def open_page(site: Site) -> None:
+        site.log_in(COORDINATOR)
+        site.open(path)
+
+    return open_page
+
+
 PAGES: dict[str, Callable[[Site], None]] = {
     "home": lambda site: site.open("/"),
     "group list": lambda site: site.open("/groups"),
@@ -64,6 +72,10 @@ PAGES: dict[str, Callable[[Site], None]] = {
     "pending applicant's status": pending_applicant_status,
     "facilitator's my turns": facilitator_turns,
     "coordinator's review": coordinator_review,
+    "coordinator's staff home (what waits)": coordinator_page("/staff/"),
+    "coordinator's selection": coordinator_page(f"/staff/courses/{COURSE}/selection"),
+    "coordinator's rotation": coordinator_page(f"/staff/groups/{COURSE}/rotation"),
+    "coordinator's our turns": coordinator_page("/staff/our-turns"),
     "accessibility statement": lambda site: site.open("/accessibility"),
 }
 

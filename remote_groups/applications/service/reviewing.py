@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from remote_groups.applications import lifecycle
 from remote_groups.applications.lifecycle import Action, Actor
@@ -25,7 +25,7 @@ from remote_groups.applications.service.seats import (
 )
 from remote_groups.applications.service.waitlist import offer_next_seat
 from remote_groups.extensions import db
-from remote_groups.groups.models import RemoteGroup
+from remote_groups.groups.models import GroupRegion, RemoteGroup
 from remote_groups.regions.models import Region, User
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
@@ -144,3 +144,18 @@ def applications_for_review(
     if language in ("fi", "sv"):
         query = query.where(Application.language == language)
     return list(db.session.scalars(query.order_by(Application.created_at, Application.id)))
+
+
+def undecided_by_course(region_id: int) -> dict[int, int]:
+    """Per course the region takes part in (group id → count): the applications still waiting
+    for a first decision, which the region's coordinators review together with the others."""
+    query = (
+        select(Application.group_id, func.count(Application.id))
+        .join(GroupRegion, GroupRegion.group_id == Application.group_id)
+        .where(
+            GroupRegion.region_id == region_id,
+            Application.status == ApplicationStatus.submitted,
+        )
+        .group_by(Application.group_id)
+    )
+    return {group_id: count for group_id, count in db.session.execute(query).all()}
