@@ -30,7 +30,7 @@ from remote_groups.applications.forms import (
     ReviewFilterForm,
     SelectionForm,
 )
-from remote_groups.applications.lifecycle import Actor
+from remote_groups.applications.lifecycle import Action, Actor
 from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.applications.service import applying, export, reviewing, seats, waitlist
 from remote_groups.encryption import UndecryptableData
@@ -174,9 +174,35 @@ def _applicant_action(token: str, action, done_message: str) -> ResponseReturnVa
     return redirect(url_for("applications.status", token=token))
 
 
+def _confirmation_page(token: str, action: Action, endpoint: str) -> ResponseReturnValue:
+    """Before a step that cannot be undone, a page that says what it does, with the button
+    that does it and a way back (no JavaScript needed). Only for a step the application
+    allows now; otherwise back to the status page, which shows what it does allow."""
+    application = _application_or_404(token)
+    if not lifecycle.allowed(application.status, action, Actor.applicant):
+        return redirect(url_for("applications.status", token=token))
+    return render_template(
+        "applications/confirm_step.html",
+        application=application,
+        step=action.value,
+        action_url=url_for(endpoint, token=token),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.get("/applications/<token>/withdraw")
+def confirm_withdraw(token: str) -> ResponseReturnValue:
+    return _confirmation_page(token, Action.withdraw, "applications.withdraw")
+
+
 @bp.post("/applications/<token>/withdraw")
 def withdraw(token: str) -> ResponseReturnValue:
     return _applicant_action(token, applying.withdraw, _("Your application was withdrawn."))
+
+
+@bp.get("/applications/<token>/delete")
+def confirm_delete(token: str) -> ResponseReturnValue:
+    return _confirmation_page(token, Action.delete, "applications.delete")
 
 
 @bp.post("/applications/<token>/delete")

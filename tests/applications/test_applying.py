@@ -121,6 +121,7 @@ def test_html_in_any_field_is_shown_as_text(client, app, course):
 @pytest.mark.parametrize("token", ["nope", "x" * 43, "x" * 500])
 def test_a_forged_token_is_404(client, course, token):
     assert client.get(f"/applications/{token}").status_code == 404
+    assert client.get(f"/applications/{token}/withdraw").status_code == 404
     assert (
         client.post(
             f"/applications/{token}/withdraw", data={"csrf_token": csrf_token(client)}
@@ -201,3 +202,28 @@ def test_status_and_subscription_tokens_are_kept_out_of_request_logs(client, app
     ):
         redacted = redact_tokens(line)
         assert token not in redacted and "…" in redacted
+
+
+def test_withdrawing_and_deleting_ask_first_on_a_page_of_their_own(client, app, course):
+    apply(client)
+    token = token_of(app, "aino@example.org")
+    status_page = client.get(f"/applications/{token}").get_data(as_text=True)
+    # The status page links to the questions; it does not carry the irreversible buttons.
+    assert f'href="/applications/{token}/withdraw"' in status_page
+    assert f'href="/applications/{token}/delete"' in status_page
+    assert f'action="/applications/{token}/withdraw"' not in status_page
+
+    question = client.get(f"/applications/{token}/withdraw").get_data(as_text=True)
+    assert "Peruutatko hakemuksesi?" in question
+    assert f'action="/applications/{token}/withdraw"' in question
+    assert f'href="/applications/{token}"' in question  # the way back
+    deleting = client.get(f"/applications/{token}/delete?lang=sv").get_data(as_text=True)
+    assert "Radera din ansökan?" in deleting
+    with app.app_context():  # asking changed nothing
+        assert db.session.scalar(select(Application.status)) == ApplicationStatus.submitted
+
+    client.post(f"/applications/{token}/withdraw", data={"csrf_token": csrf_token(client)})
+    # Withdrawn: neither question is asked any more; the status page says where it stands.
+    for step in ("withdraw", "delete"):
+        answer = client.get(f"/applications/{token}/{step}")
+        assert answer.status_code == 302 and answer.location.endswith(f"/applications/{token}")

@@ -70,6 +70,9 @@ PAGES: dict[str, Callable[[Site], None]] = {
     "application form with errors": application_form_with_errors,
     "accepted applicant's status": accepted_applicant_status,
     "pending applicant's status": pending_applicant_status,
+    "withdrawal question": lambda site: site.open(
+        f"/applications/{status_token(site, ApplicationStatus.accepted)}/withdraw"
+    ),
     "facilitator's my turns": facilitator_turns,
     "coordinator's review": coordinator_review,
     "coordinator's staff home (what waits)": coordinator_page("/staff/"),
