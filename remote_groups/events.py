@@ -36,7 +36,10 @@ session_moved = _events.signal("session-moved")
 # sender: the GroupInvitation just made.
 region_invited = _events.signal("region-invited")
 
-# Rotation. sender: the Session; ``lead``: the User who now leads it.
+# Rotation. sender: the RemoteGroup whose planned turns moved; ``changes``: the
+# ``rotation.service.TurnChange``s of sessions that had a host and now have another.
+turns_moved = _events.signal("turns-moved")
+# sender: the Session; ``lead``: the User who now leads it.
 lead_assigned = _events.signal("lead-assigned")
 # sender: the SwapRequest.
 swap_proposed = _events.signal("swap-proposed")

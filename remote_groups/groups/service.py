@@ -250,10 +250,14 @@ def pending_invitations_of(region_id: int) -> list[GroupInvitation]:
 
 
 def answer_invitation(
-    invitation: GroupInvitation, accept: bool, now: datetime | None = None
+    invitation: GroupInvitation,
+    accept: bool,
+    now: datetime | None = None,
+    effective_from: datetime | None = None,
 ) -> None:
     """Accept (the region joins the end of the rotation order, and the turns are planned
-    again) or decline an invitation. Only a pending invitation can be answered."""
+    again from ``effective_from`` on: sessions before it keep their hosts) or decline an
+    invitation. Only a pending invitation can be answered."""
     now = now or utcnow()
     if not invitation.pending:
         raise ServiceError(_l("This invitation has already been answered."))
@@ -263,7 +267,7 @@ def answer_invitation(
     if accept and not group.takes_part(invitation.region_id):
         group.set_regions([*group.regions, invitation.region])
         db.session.flush()
-        events.sessions_changed.send(group, now=now)
+        events.sessions_changed.send(group, now=now, effective_from=effective_from)
     db.session.flush()
 
 

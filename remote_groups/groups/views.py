@@ -217,28 +217,23 @@ def invitations() -> ResponseReturnValue:
     )
 
 
-def _answer(invitation_id: int, accept: bool) -> ResponseReturnValue:
-    invitation = found(db.session.get(GroupInvitation, invitation_id), can=can_answer_invitation)
-    require_confirmation()
-    commit_or_flash_error(
-        lambda: service.answer_invitation(invitation, accept),
-        _("Your region now takes part in the group and takes its turns.")
-        if accept
-        else _("The invitation was declined."),
-    )
-    return redirect(url_for("staff_groups.invitations"))
+def load_invitation_or_404(invitation_id: int) -> GroupInvitation:
+    """An invitation that the logged-in coordinator's region may answer (else 404 or 403)."""
+    return found(db.session.get(GroupInvitation, invitation_id), can=can_answer_invitation)
 
 
-@staff_groups_bp.post("/invitations/<int:invitation_id>/accept")
-@roles_required(Role.coordinator)
-def accept_invitation(invitation_id: int) -> ResponseReturnValue:
-    return _answer(invitation_id, accept=True)
-
-
+# Accepting moves turns, so it goes through a preview with an effective date: the rotation
+# package's ``accept_invitation`` page. Declining changes nothing but the invitation.
 @staff_groups_bp.post("/invitations/<int:invitation_id>/decline")
 @roles_required(Role.coordinator)
 def decline_invitation(invitation_id: int) -> ResponseReturnValue:
-    return _answer(invitation_id, accept=False)
+    invitation = load_invitation_or_404(invitation_id)
+    require_confirmation()
+    commit_or_flash_error(
+        lambda: service.answer_invitation(invitation, accept=False),
+        _("The invitation was declined."),
+    )
+    return redirect(url_for("staff_groups.invitations"))
 
 
 def _editable_session(session_id: int) -> Session:

@@ -1,14 +1,15 @@
 """Rotation news by mail, each in its recipient's language: a new lead, a swap asked for, a
-swap answered."""
+swap answered, turns a re-plan moved."""
 
 from __future__ import annotations
 
 from remote_groups import events
-from remote_groups.groups.models import Session
+from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.notifications.staff import coordinators_of, tell
 from remote_groups.outbox.models import MessageKind
 from remote_groups.regions.models import User
 from remote_groups.rotation.models import SwapRequest
+from remote_groups.rotation.service import TurnChange
 
 
 @events.lead_assigned.connect
@@ -35,3 +36,31 @@ def swap_answered(swap: SwapRequest, *, affected: list[User]) -> None:
     recipients.update({p.id: p for p in affected})
     for person in recipients.values():
         tell(person, MessageKind.swap_answered, f"{swap.id}:{swap.status.value}", swap=swap)
+
+
+@events.turns_moved.connect
+def turns_moved(group: RemoteGroup, *, changes: list[TurnChange]) -> None:
+    """Exactly those a re-plan concerns hear of it, once each: every lead facilitator who no
+    longer leads a session (it went to another region), and the active coordinators of each
+    region that gave up or got a turn, with that region's changes in one message."""
+    for change in changes:
+        if change.lead_dropped is not None:
+            session = change.session
+            tell(
+                change.lead_dropped,
+                MessageKind.turn_moved,
+                f"{session.id}:{change.after.id if change.after else 0}",
+                session_id=session.id,
+                expires_at=session.starts_at,
+                session=session,
+                group=group,
+                change=change,
+            )
+    regions = {r.id: r for c in changes for r in (c.before, c.after) if r is not None}
+    for region_id, region in sorted(regions.items()):
+        theirs = [c for c in changes if region in (c.before, c.after)]
+        key = f"{group.id}:" + ",".join(
+            f"{c.session.id}>{c.after.id if c.after else 0}" for c in theirs
+        )
+        for person in coordinators_of(region_id):
+            tell(person, MessageKind.turns_changed, key, group=group, region=region, changes=theirs)

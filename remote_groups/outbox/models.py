@@ -30,6 +30,8 @@ class MessageKind(LabelledEnum):
     lead_assigned = "lead_assigned", _l("You lead a session")
     swap_proposed = "swap_proposed", _l("Turn swap proposed")
     swap_answered = "swap_answered", _l("Turn swap answered")
+    turn_moved = "turn_moved", _l("Your session went to another region")
+    turns_changed = "turns_changed", _l("Turns changed")
     group_invitation = "group_invitation", _l("Invitation to a group")
     subscription_confirm = "subscription_confirm", _l("Subscription confirmation")
     application_received = "application_received", _l("Application received")

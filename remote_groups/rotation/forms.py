@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from remote_groups.formatting import today_in_helsinki
 from remote_groups.forms import REQUIRED
 from remote_groups.security.input_limits import single_line, supported_date
 
@@ -39,3 +40,21 @@ class SwapForm(FlaskForm):
         validators=[Optional()],
     )
     message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=1000)])
+
+
+class JoinForm(FlaskForm):
+    """Accepting an invitation: from which day the region takes turns. Sessions before it
+    keep their hosts and their leads."""
+
+    applies_from = DateField(
+        _l("Our region takes turns from"),
+        description=_l(
+            "Sessions before this day keep their host regions and lead facilitators. "
+            "The suggestion leaves the next two weeks as they were announced."
+        ),
+        validators=[InputRequired(REQUIRED), supported_date],
+    )
+
+    def validate_applies_from(self, field: Any) -> None:
+        if field.data is not None and field.data <= today_in_helsinki():
+            raise ValidationError(_l("Choose a day from tomorrow on."))

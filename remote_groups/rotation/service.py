@@ -6,6 +6,7 @@ is changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -14,7 +15,13 @@ from sqlalchemy import or_, select, update
 
 from remote_groups import events
 from remote_groups.extensions import db
-from remote_groups.groups.models import RemoteGroup, Session, SessionStatus, session_co_facilitators
+from remote_groups.groups.models import (
+    GroupInvitation,
+    RemoteGroup,
+    Session,
+    SessionStatus,
+    session_co_facilitators,
+)
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import (
     can_answer_swap,
@@ -87,8 +94,34 @@ class PlanPreview:
     counts: dict[str, int]
 
 
-def preview_plan(group: RemoteGroup, now: datetime | None = None) -> PlanPreview:
+@dataclass(frozen=True)
+class TurnChange:
+    """One session whose host a plan changes: from which region to which, and the lead
+    facilitator who no longer leads it (they came from the region that gave the turn up)."""
+
+    session: Session
+    before: Region | None
+    after: Region | None
+    lead_dropped: User | None
+
+
+def fixed_before(effective_from: datetime | None) -> Callable[[Session, datetime], bool]:
+    """The planner's "keep this host" rule, with an "applies from" instant: a session that
+    starts before it keeps its host as if it were fixed, so a change never reaches the weeks
+    already published (never next week, unless the coordinator chooses so)."""
+
+    def fixed(session: Session, now: datetime) -> bool:
+        early = effective_from is not None and session.starts_at < effective_from
+        return is_fixed(session, now) or early
+
+    return fixed
+
+
+def preview_plan(
+    group: RemoteGroup, now: datetime | None = None, effective_from: datetime | None = None
+) -> PlanPreview:
     now = now or utcnow()
+    keep = fixed_before(effective_from)
     regions = [r.slug for r in group.regions]
     if not regions:
         raise ServiceError(_l("The group has no participating regions."), "regions")
@@ -99,9 +132,7 @@ def preview_plan(group: RemoteGroup, now: datetime | None = None) -> PlanPreview
         SessionSlot(
             key=s.id,
             day=s.starts_at.astimezone(zone).date(),
-            fixed_host=(s.host_region.slug if s.host_region else None)
-            if is_fixed(s, now)
-            else None,
+            fixed_host=(s.host_region.slug if s.host_region else None) if keep(s, now) else None,
         )
         for s in active
     ]
@@ -113,29 +144,72 @@ def preview_plan(group: RemoteGroup, now: datetime | None = None) -> PlanPreview
     return PlanPreview(plan, changed_turns(current, plan), turn_counts(plan, regions))
 
 
-def apply_plan(group: RemoteGroup, now: datetime | None = None) -> PlanPreview:
-    """Give every open session the host the planner chooses; fixed sessions keep theirs."""
+def turn_changes(
+    group: RemoteGroup,
+    preview: PlanPreview,
+    now: datetime,
+    effective_from: datetime | None = None,
+) -> list[TurnChange]:
+    """What ``preview`` would do to the group's sessions, by date: each session whose host
+    changes, and the lead who would no longer lead it. Leads whose host stays are kept."""
+    keep = fixed_before(effective_from)
+    by_slug = {r.slug: r for r in group.regions}
+    changes = []
+    for session in group.sessions:
+        if session.id not in preview.changes or keep(session, now):
+            continue
+        after = by_slug.get(preview.plan[session.id] or "")
+        lead = session.lead_facilitator
+        stays = lead is None or lead.region_id == (after.id if after else None)
+        changes.append(TurnChange(session, session.host_region, after, None if stays else lead))
+    return sorted(changes, key=lambda change: change.session.starts_at)
+
+
+def preview_joining(
+    invitation: GroupInvitation, effective_from: datetime, now: datetime | None = None
+) -> list[TurnChange]:
+    """What accepting ``invitation`` with turns from ``effective_from`` would change, planned
+    on the group as it would be. It changes the session's rows to find out: the caller rolls
+    the transaction back afterwards, so nothing of it is kept."""
+    now = now or utcnow()
+    group = invitation.group
+    if not group.takes_part(invitation.region_id):
+        group.set_regions([*group.regions, invitation.region])
+        db.session.flush()
+    return turn_changes(group, preview_plan(group, now, effective_from), now, effective_from)
+
+
+def apply_plan(
+    group: RemoteGroup, now: datetime | None = None, effective_from: datetime | None = None
+) -> PlanPreview:
+    """Give every open session the host the planner chooses; fixed sessions, and those before
+    ``effective_from``, keep theirs. A lead stays where the host stays. Turns taken from a
+    region that had them are announced (``events.turns_moved``), so the people they concern
+    are told; a new session's first host is not news."""
     now = now or utcnow()
     if not group.regions:
         return PlanPreview({}, {}, {})
-    preview = preview_plan(group, now)
-    by_slug = {r.slug: r for r in group.regions}
-    for session in group.sessions:
-        if session.id in preview.changes and not is_fixed(session, now):
-            new_host = preview.plan[session.id]
-            session.host_region = by_slug.get(new_host) if new_host else None
-            if session.lead_facilitator and session.lead_facilitator.region_id != (
-                session.host_region.id if session.host_region else None
-            ):
-                session.lead_facilitator = None
+    preview = preview_plan(group, now, effective_from)
+    changes = turn_changes(group, preview, now, effective_from)
+    for change in changes:
+        change.session.host_region = change.after
+        if change.lead_dropped is not None:
+            change.session.lead_facilitator = None
+    if moved := [change for change in changes if change.before is not None]:
+        events.turns_moved.send(group, changes=moved)
     return preview
 
 
 @events.sessions_changed.connect
-def plan_turns_again(group: RemoteGroup, now: datetime | None = None, **_: object) -> None:
+def plan_turns_again(
+    group: RemoteGroup,
+    now: datetime | None = None,
+    effective_from: datetime | None = None,
+    **_: object,
+) -> None:
     """A group's sessions or regions changed (:mod:`remote_groups.groups` announces it): give
-    its open sessions their hosts again."""
-    apply_plan(group, now)
+    its open sessions their hosts again, from ``effective_from`` on if given."""
+    apply_plan(group, now, effective_from)
 
 
 def host_counts(group: RemoteGroup) -> dict[str, int]:

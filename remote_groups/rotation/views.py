@@ -3,16 +3,29 @@ page."""
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from remote_groups.extensions import db
-from remote_groups.formatting import current_locale, datetime_short, value_in_helsinki
+from remote_groups.formatting import (
+    current_locale,
+    datetime_short,
+    today_in_helsinki,
+    value_in_helsinki,
+)
 from remote_groups.forms import ConfirmForm, require_confirmation
+from remote_groups.groups import service as group_service
 from remote_groups.groups.schedule import holiday_lookup, skips
-from remote_groups.groups.views import load_group_or_404, load_session_or_404
+from remote_groups.groups.views import (
+    load_group_or_404,
+    load_invitation_or_404,
+    load_session_or_404,
+)
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
     can_answer_swap,
@@ -26,7 +39,7 @@ from remote_groups.regions.permissions import (
     roles_required,
 )
 from remote_groups.rotation import service
-from remote_groups.rotation.forms import BlackoutForm, FacilitatorsForm, SwapForm
+from remote_groups.rotation.forms import BlackoutForm, FacilitatorsForm, JoinForm, SwapForm
 from remote_groups.rotation.models import Blackout, SwapRequest
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
@@ -262,3 +275,59 @@ def group_rotation(slug: str) -> ResponseReturnValue:
         now=now,
         regions_by_slug={r.slug: r for r in group.regions},
     )
+
+
+# --- joining a group ------------------------------------------------------------------------
+
+JOIN_NOTICE_DAYS = 14  # the suggested first day: after the next two weeks, as announced
+
+
+@bp.route("/invitations/<int:invitation_id>/accept", methods=["GET", "POST"])
+@roles_required(Role.coordinator)
+def accept_invitation(invitation_id: int) -> ResponseReturnValue:
+    """Accepting an invitation moves other regions' turns: first a preview of every session
+    whose host changes, by date and region, with who will be told, and the day the change
+    applies from (nothing before it moves); accepting then applies exactly that."""
+    invitation = load_invitation_or_404(invitation_id)
+    group = invitation.group
+    if request.method == "POST":
+        require_confirmation()
+        form = JoinForm()
+        valid = form.validate_on_submit()
+    else:  # a look at another day is a plain GET form: no token, nothing changes
+        suggested = today_in_helsinki() + timedelta(days=JOIN_NOTICE_DAYS)
+        asked = MultiDict(request.args)
+        asked.setdefault("applies_from", suggested.isoformat())
+        form = JoinForm(formdata=asked, meta={"csrf": False})
+        valid = form.validate()
+    if not invitation.pending:
+        flash(_("This invitation has already been answered."), "error")
+        return redirect(url_for("staff_groups.invitations"))
+    effective_from = (
+        datetime.combine(form.applies_from.data, time(0), tzinfo=group.zone) if valid else None
+    )
+    if request.method == "POST" and effective_from is not None:
+        commit_or_flash_error(
+            lambda: group_service.answer_invitation(
+                invitation, accept=True, effective_from=effective_from
+            ),
+            _("Your region now takes part in the group and takes its turns."),
+        )
+        return redirect(url_for("staff_groups.invitations"))
+    changes: list[service.TurnChange] = []
+    if effective_from is not None:
+        changes = service.preview_joining(invitation, effective_from)
+    told = {
+        "leads": [c.lead_dropped for c in changes if c.lead_dropped is not None],
+        "regions": {r.id: r for c in changes for r in (c.before, c.after) if r is not None},
+    }
+    page = render_template(
+        "rotation/accept_invitation.html",
+        invitation=invitation,
+        group=group,
+        form=form,
+        changes=changes,
+        told=told,
+    )
+    db.session.rollback()  # the preview planned on the rows; a look changes nothing
+    return page, 422 if form.errors else 200

@@ -3,6 +3,8 @@ coordinator accepts (or declines) on the staff page, and only then does it take 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -107,8 +109,14 @@ def test_the_invited_coordinator_accepts_and_the_region_takes_turns(client, app,
     login(client, INVITED)
     page = client.get("/staff/invitations").get_data(as_text=True)
     assert "Uusi nimi" in page  # the title the owner gave with the invitation
+    preview = client.get(f"/staff/invitations/{invited}/accept")
+    assert preview.status_code == 200
+    applies_from = re.search(
+        r'name="applies_from" value="([\d-]+)"', preview.get_data(as_text=True)
+    )
     response = client.post(
-        f"/staff/invitations/{invited}/accept", data={"csrf_token": csrf_token(client)}
+        f"/staff/invitations/{invited}/accept",
+        data={"csrf_token": csrf_token(client), "applies_from": applies_from.group(1)},
     )
     assert response.status_code == 302
     state = group_state(app)
