@@ -1,9 +1,9 @@
 """The administrators' outbox page: counts by status, the messages that failed or wait for
-a retry, and sending one again."""
+a retry (and sending one again), and the recent messages: to whom, what, when, how it went."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from remote_groups.outbox.models import OutboxMessage, OutboxStatus
 from remote_groups.outbox.queue import count_by_status
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import found, roles_required
+from remote_groups.security.input_limits import MAX_ID
 from remote_groups.types import utcnow
 
 bp = Blueprint("outbox", __name__)
@@ -36,12 +37,32 @@ def _outbox_page(code: int = 200) -> ResponseReturnValue:
         .order_by(OutboxMessage.id.desc())
         .limit(100)
     )
+    before = request.args.get("before", type=int)
+    if before is not None and not 0 < before <= MAX_ID:
+        before = None  # no such page: the newest one
+    recent, older = _recent_messages(before)
     return render_template(
         "outbox/outbox.html",
         counts=counts,
         problems=list(problems),
+        recent=recent,
+        older=older,
         form=ConfirmForm(),
     ), code
+
+
+RECENT_PAGE = 50
+
+
+def _recent_messages(before: int | None) -> tuple[list[OutboxMessage], int | None]:
+    """The newest messages (older ones a page at a time, by id): what was sent to whom and
+    when. Returns the page and the ``before`` of the next older page, if any."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(RECENT_PAGE + 1)
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
+    rows = list(db.session.scalars(query))
+    page = rows[:RECENT_PAGE]
+    return page, page[-1].id if len(rows) > RECENT_PAGE else None
 
 
 @bp.post("/staff/outbox/<int:message_id>/resend")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.demo import ADMIN
 from remote_groups.extensions import db
 from tests.browser.conftest import Site, describe
 from tools.browser import emulate_width
@@ -62,6 +63,11 @@ def coordinator_page(path: str) -> Callable[[Site], None]:
     return open_page
 
 
+def administrator_outbox(site: Site) -> None:
+    site.log_in(ADMIN[0], ADMIN[2])
+    site.open("/staff/outbox")
+
+
 PAGES: dict[str, Callable[[Site], None]] = {
     "home": lambda site: site.open("/"),
     "group list": lambda site: site.open("/groups"),
@@ -79,6 +85,7 @@ PAGES: dict[str, Callable[[Site], None]] = {
     "coordinator's selection": coordinator_page(f"/staff/courses/{COURSE}/selection"),
     "coordinator's rotation": coordinator_page(f"/staff/groups/{COURSE}/rotation"),
     "coordinator's our turns": coordinator_page("/staff/our-turns"),
+    "administrator's outbox": administrator_outbox,
     "accessibility statement": lambda site: site.open("/accessibility"),
 }
 
