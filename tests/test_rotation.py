@@ -435,3 +435,14 @@ def test_two_coordinators_answering_one_swap_at_once_exactly_one_wins(app, staff
         winner = next(outcome for outcome in outcomes if outcome != "refused")
         assert final.status.value == winner
         assert host == ("siun-sote" if final.status == SwapStatus.accepted else "lansi-uusimaa")
+
+
+def test_the_rotation_page_links_the_groups_feed_and_prints_without_its_tools(client, staffed):
+    login(client, "coord@lu.example.org")
+    page = client.get("/staff/groups/test-group/rotation").get_data(as_text=True)
+    assert 'href="/calendar/groups/test-group.ics"' in page
+    # The print style hides what only works on screen (the feed link's paragraph, buttons).
+    css = client.get("/static/style.css").get_data(as_text=True)
+    print_rules = css.split("@media print", 1)[1].split("}\n}", 1)[0]
+    assert ".staff-tools" in print_rules and ".table-scroll { overflow: visible; }" in print_rules
+    assert 'class="staff-tools">' in page

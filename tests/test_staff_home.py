@@ -14,6 +14,7 @@ from remote_groups.outbox.models import OutboxMessage, OutboxStatus
 from remote_groups.regions.models import Role, User
 from remote_groups.rotation import service as rotation
 from tests.conftest import (
+    csrf_token,
     helsinki_date,
     login,
     make_course_taking_applications,
@@ -191,3 +192,25 @@ def test_the_home_page_costs_the_same_however_many_courses_wait(client, app, net
     listed = page.split('id="waiting"', 1)[1].split("</section>", 1)[0].count("<li>")
     assert listed == 1 + 6 + 1  # the shared course, the six new ones, the unfilled turns ...
     assert after == before  # ... at no extra queries
+
+
+def test_a_facilitator_is_told_whom_to_ask_for_what_only_a_coordinator_does(client, app, network):
+    login(client, "fac@lu.example.org")
+    for path in ("/staff/our-turns", "/staff/my-turns"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Tarvitaanko muutos?" in page, path
+        assert '<a href="mailto:coord@lu.example.org">coord@lu.example.org</a>' in page, path
+        assert "coord@siun.example.org" not in page  # another region's coordinator
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client)})
+
+    login(client, "coord@lu.example.org")  # the coordinator acts on these pages themselves
+    assert "Tarvitaanko muutos?" not in client.get("/staff/our-turns").get_data(as_text=True)
+    client.post("/staff/logout", data={"csrf_token": csrf_token(client)})
+
+    with app.app_context():
+        coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
+        coordinator.active = False  # a deactivated coordinator is nobody to ask
+        db.session.commit()
+    login(client, "fac@lu.example.org")
+    page = client.get("/staff/our-turns?lang=sv").get_data(as_text=True)
+    assert "Ditt område har ännu ingen koordinator i tjänsten. Fråga en administratör." in page

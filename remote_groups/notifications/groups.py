@@ -9,8 +9,9 @@ from flask import url_for
 
 from remote_groups import events
 from remote_groups.groups.models import GroupInvitation, Session
-from remote_groups.notifications.staff import coordinators_of, tell
+from remote_groups.notifications.staff import tell
 from remote_groups.outbox.models import MessageKind
+from remote_groups.regions.service import coordinators_of
 
 
 @events.region_invited.connect

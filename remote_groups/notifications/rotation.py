@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from remote_groups import events
 from remote_groups.groups.models import RemoteGroup, Session
-from remote_groups.notifications.staff import coordinators_of, tell
+from remote_groups.notifications.staff import tell
 from remote_groups.outbox.models import MessageKind
 from remote_groups.regions.models import User
+from remote_groups.regions.service import coordinators_of
 from remote_groups.rotation.models import SwapRequest
 from remote_groups.rotation.service import TurnChange
 

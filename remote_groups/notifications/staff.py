@@ -1,27 +1,17 @@
-"""Telling staff members: who among them hears of a region's news, and the one way a notice
-to a staff member is queued (in their own language, addressed to them by name)."""
+"""Telling staff members: the one way a notice to a staff member is queued (in their own
+language, addressed to them by name). Who hears of a region's news is its active
+coordinators (``regions.service.coordinators_of``)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
-
-from remote_groups.extensions import db
 from remote_groups.outbox.models import MessageKind
 from remote_groups.outbox.queue import InvalidRecipient, enqueue, render_message
-from remote_groups.regions.models import Role, User
+from remote_groups.regions.models import User
 
 log = logging.getLogger(__name__)
-
-
-def coordinators_of(region_id: int) -> list[User]:
-    """The active coordinators of a region, who hear of what concerns their region."""
-    query = select(User).where(
-        User.region_id == region_id, User.role == Role.coordinator, User.active.is_(True)
-    )
-    return list(db.session.scalars(query.order_by(User.id)))
 
 
 def tell(

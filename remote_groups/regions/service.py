@@ -159,3 +159,12 @@ def reactivate_user(user: User) -> None:
     """Give a deactivated staff member access again, with the password they had. Their old
     calendar links stay dead: they get a new one on their "My turns" page."""
     user.active = True
+
+
+def coordinators_of(region_id: int) -> list[User]:
+    """The active coordinators of a region: who hears of what concerns their region, and whom
+    its facilitators ask for what only a coordinator can do."""
+    query = select(User).where(
+        User.region_id == region_id, User.role == Role.coordinator, User.active.is_(True)
+    )
+    return list(db.session.scalars(query.order_by(User.id)))

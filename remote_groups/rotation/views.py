@@ -38,6 +38,7 @@ from remote_groups.regions.permissions import (
     found,
     roles_required,
 )
+from remote_groups.regions.service import coordinators_of
 from remote_groups.rotation import service
 from remote_groups.rotation.forms import BlackoutForm, FacilitatorsForm, JoinForm, SwapForm
 from remote_groups.rotation.models import Blackout, SwapRequest
@@ -56,6 +57,9 @@ def my_turns() -> ResponseReturnValue:
         "rotation/my_turns.html",
         sessions=service.sessions_of_facilitator(current_user),
         open_turns=service.unfilled_turns(region_id, days=60) if region_id else [],
+        coordinators=coordinators_of(region_id)
+        if region_id and current_user.role == Role.facilitator
+        else [],
         confirm_form=ConfirmForm(),
     )
 
@@ -77,6 +81,7 @@ def _render_our_turns(blackout_form: BlackoutForm, status: int = 200) -> Respons
     if region is None:
         abort(404)
     now = utcnow()
+    can_coordinate = coordinates_region(current_user, region.id)
     return render_template(
         "rotation/our_turns.html",
         region=region,
@@ -86,7 +91,8 @@ def _render_our_turns(blackout_form: BlackoutForm, status: int = 200) -> Respons
         swaps=service.swaps_of_region(region.id),
         blackout_form=blackout_form,
         confirm_form=ConfirmForm(),
-        can_coordinate=coordinates_region(current_user, region.id),
+        can_coordinate=can_coordinate,
+        coordinators=[] if can_coordinate else coordinators_of(region.id),
     ), status
 
 
