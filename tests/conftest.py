@@ -31,6 +31,7 @@ from remote_groups.applications.models import Application, ApplicationStatus, Pa
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
 from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
+from remote_groups.outbox.models import OutboxMessage, OutboxStatus
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.types import utcnow
 from tests.pg_available import reachable
@@ -212,6 +213,24 @@ def make_participant(
     application.participant = Participant(group_id=course.id)
     db.session.add(application)
     return application
+
+
+def make_outbox_message(number: int, status: OutboxStatus, **overrides: object) -> OutboxMessage:
+    """A queued message row as the outbox holds it (``number`` keeps keys and ids apart)."""
+    values: dict[str, object] = {
+        "idempotency_key": f"test:{number}",
+        "message_id": f"<m{number}@example.org>",
+        "kind": "session_moved",
+        "recipient": f"person{number}@example.org",
+        "language": "fi",
+        "subject": f"Aihe {number}",
+        "text_body": "Teksti",
+        "status": status,
+        **overrides,
+    }
+    message = OutboxMessage(**values)
+    db.session.add(message)
+    return message
 
 
 def make_course_taking_applications(

@@ -19,6 +19,7 @@ from tests.conftest import (
     login,
     make_course_taking_applications,
     make_group,
+    make_outbox_message,
     make_region,
     make_user,
 )
@@ -74,18 +75,7 @@ def network(app, now):
         rotation.propose_swap(siun_session, by=siun_coord, to_region=lu, now=now)
         db.session.add(GroupInvitation(group=own, region=lu))
         for i in range(2):
-            db.session.add(
-                OutboxMessage(
-                    idempotency_key=f"test:{i}",
-                    message_id=f"<m{i}@example.org>",
-                    kind="session_moved",
-                    recipient=f"x{i}@example.org",
-                    language="fi",
-                    subject="Aihe",
-                    text_body="Teksti",
-                    status=OutboxStatus.failed,
-                )
-            )
+            make_outbox_message(i, OutboxStatus.failed)
         db.session.commit()
         lu_unfilled = len(rotation.unfilled_turns(lu.id, now, rotation.UNFILLED_WARNING_DAYS))
     assert lu_unfilled >= 1

@@ -9,24 +9,12 @@ from remote_groups.extensions import db
 from remote_groups.outbox.models import OutboxMessage, OutboxStatus
 from remote_groups.regions.models import Role
 from remote_groups.types import utcnow
-from tests.conftest import login, make_region, make_user
+from tests.conftest import login, make_outbox_message, make_region, make_user
 
 
 def add_messages(count: int) -> None:
     for i in range(count):
-        db.session.add(
-            OutboxMessage(
-                idempotency_key=f"test:{i}",
-                message_id=f"<m{i}@example.org>",
-                kind="session_moved",
-                recipient=f"person{i}@example.org",
-                language="fi",
-                subject=f"Aihe {i}",
-                text_body="Teksti",
-                status=OutboxStatus.sent,
-                sent_at=utcnow(),
-            )
-        )
+        make_outbox_message(i, OutboxStatus.sent, sent_at=utcnow())
 
 
 def test_recent_messages_name_recipient_and_subject_a_page_at_a_time(app, client):
