@@ -334,6 +334,7 @@ def accept_invitation(invitation_id: int) -> ResponseReturnValue:
         form=form,
         changes=changes,
         told=told,
+        confirm_form=ConfirmForm(),  # the look's form has no token; accepting needs one
     )
     db.session.rollback()  # the preview planned on the rows; a look changes nothing
     return page, 422 if form.errors else 200

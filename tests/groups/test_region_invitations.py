@@ -111,13 +111,11 @@ def test_the_invited_coordinator_accepts_and_the_region_takes_turns(client, app,
     assert "Uusi nimi" in page  # the title the owner gave with the invitation
     preview = client.get(f"/staff/invitations/{invited}/accept")
     assert preview.status_code == 200
-    applies_from = re.search(
-        r'name="applies_from" value="([\d-]+)"', preview.get_data(as_text=True)
-    )
-    response = client.post(
-        f"/staff/invitations/{invited}/accept",
-        data={"csrf_token": csrf_token(client), "applies_from": applies_from.group(1)},
-    )
+    # Accept with exactly what the page's accept form holds, as a browser would send it.
+    accept_form = preview.get_data(as_text=True).split('<form method="post">', 1)[1]
+    sent = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', accept_form))
+    assert set(sent) == {"csrf_token", "applies_from"}
+    response = client.post(f"/staff/invitations/{invited}/accept", data=sent)
     assert response.status_code == 302
     state = group_state(app)
     assert state["regions"] == ALL_FOUR  # at the end of the turn order
