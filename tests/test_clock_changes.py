@@ -31,7 +31,7 @@ FIRST_SUNDAY = date(2027, 9, 5)
 AUTUMN_START = datetime(2027, 10, 31, 0, 30, tzinfo=UTC)  # the first 03:30, UTC+3
 SKIPPED_IN_THE_TERM = {  # 2028-03-26 03:30, named in each language
     "fi": "Kellonaikaa 3.30 ei ole päivänä sunnuntai 26. maaliskuuta 2028",
-    "sv": "Klockslaget 03:30 finns inte söndag 26 mars 2028",
+    "sv": "Klockslaget 3.30 finns inte söndag 26 mars 2028",
     "en": "There is no 3:30\u202fAM on Sunday, March 26, 2028",  # narrow no-break space,
 }
 
@@ -85,7 +85,7 @@ def move(client: FlaskClient, session_id: int, day: str, at: str, lang: str = "f
     ("lang", "message"),
     [
         ("fi", "Kellonaikaa 3.30 ei ole päivänä sunnuntai 28. maaliskuuta 2027"),
-        ("sv", "Klockslaget 03:30 finns inte söndag 28 mars 2027"),
+        ("sv", "Klockslaget 3.30 finns inte söndag 28 mars 2027"),
         ("en", "There is no 3:30\u202fAM on Sunday, March 28, 2027"),
     ],
 )
@@ -230,7 +230,7 @@ def test_changing_a_groups_weekly_time_to_one_the_clocks_skip_changes_nothing(cl
         ),
         (
             "sv",
-            "Klockslaget 03:30 finns inte dessa dagar: söndag 26 mars 2028, söndag 25 mars 2029.",
+            "Klockslaget 3.30 finns inte dessa dagar: söndag 26 mars 2028, söndag 25 mars 2029.",
         ),
     ],
 )
