@@ -3,6 +3,8 @@ swap answered, turns a re-plan moved."""
 
 from __future__ import annotations
 
+import hashlib
+
 from remote_groups import events
 from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.notifications.staff import tell
@@ -60,8 +62,9 @@ def turns_moved(group: RemoteGroup, *, changes: list[TurnChange]) -> None:
     regions = {r.id: r for c in changes for r in (c.before, c.after) if r is not None}
     for region_id, region in sorted(regions.items()):
         theirs = [c for c in changes if region in (c.before, c.after)]
-        key = f"{group.id}:" + ",".join(
-            f"{c.session.id}>{c.after.id if c.after else 0}" for c in theirs
-        )
+        # One message per set of changes: the key names them by a digest (a list of every
+        # session would outgrow the key's column on a long term).
+        moves = ",".join(f"{c.session.id}>{c.after.id if c.after else 0}" for c in theirs)
+        key = f"{group.id}:{hashlib.sha256(moves.encode()).hexdigest()[:32]}"
         for person in coordinators_of(region_id):
             tell(person, MessageKind.turns_changed, key, group=group, region=region, changes=theirs)
