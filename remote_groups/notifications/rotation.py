@@ -12,7 +12,7 @@ from remote_groups.outbox.models import MessageKind
 from remote_groups.regions.models import User
 from remote_groups.regions.service import coordinators_of
 from remote_groups.rotation.models import SwapRequest
-from remote_groups.rotation.service import TurnChange
+from remote_groups.rotation.service import TurnChange, regions_touched
 
 
 @events.lead_assigned.connect
@@ -59,7 +59,7 @@ def turns_moved(group: RemoteGroup, *, changes: list[TurnChange]) -> None:
                 group=group,
                 change=change,
             )
-    regions = {r.id: r for c in changes for r in (c.before, c.after) if r is not None}
+    regions = regions_touched(changes)
     for region_id, region in sorted(regions.items()):
         theirs = [c for c in changes if region in (c.before, c.after)]
         # One message per set of changes: the key names them by a digest (a list of every

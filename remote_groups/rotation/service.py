@@ -105,6 +105,12 @@ class TurnChange:
     lead_dropped: User | None
 
 
+def regions_touched(changes: list[TurnChange]) -> dict[int, Region]:
+    """The regions that give up or get a turn in ``changes`` (id → region): whose
+    coordinators hear of them, and whom the preview names."""
+    return {r.id: r for c in changes for r in (c.before, c.after) if r is not None}
+
+
 def fixed_before(effective_from: datetime | None) -> Callable[[Session, datetime], bool]:
     """The planner's "keep this host" rule, with an "applies from" instant: a session that
     starts before it keeps its host as if it were fixed, so a change never reaches the weeks

@@ -325,7 +325,7 @@ def accept_invitation(invitation_id: int) -> ResponseReturnValue:
         changes = service.preview_joining(invitation, effective_from)
     told = {
         "leads": [c.lead_dropped for c in changes if c.lead_dropped is not None],
-        "regions": {r.id: r for c in changes for r in (c.before, c.after) if r is not None},
+        "regions": service.regions_touched(changes),
     }
     page = render_template(
         "rotation/accept_invitation.html",
