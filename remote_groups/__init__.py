@@ -105,10 +105,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from remote_groups.calendar.views import bp as calendar_bp
     from remote_groups.groups.views import public_bp, staff_groups_bp
     from remote_groups.notifications import receivers  # noqa: F401 (connects them)
+    from remote_groups.notifications.course_mail import bp as course_mail_bp
     from remote_groups.notifications.views import bp as outbox_bp
     from remote_groups.regions.views import bp as staff_bp
     from remote_groups.rotation import service as rotation_service  # noqa: F401 (plans turns)
     from remote_groups.rotation.views import bp as rotation_bp
+    from remote_groups.running.views import bp as running_bp
     from remote_groups.security import input_limits
     from remote_groups.security import web as security_web
     from remote_groups.subscriptions.views import bp as subscriptions_bp
@@ -119,9 +121,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_home.bp)
     app.register_blueprint(staff_groups_bp)
     app.register_blueprint(rotation_bp)
+    app.register_blueprint(running_bp)
     app.register_blueprint(applications_bp)
     app.register_blueprint(subscriptions_bp)
     app.register_blueprint(outbox_bp)
+    app.register_blueprint(course_mail_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(health.bp)

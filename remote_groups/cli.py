@@ -129,8 +129,9 @@ def data_anonymize() -> None:
     db.session.commit()
     click.echo(
         f"Anonymized {report.anonymized} applications; deleted {report.purged_messages} old "
-        f"messages, {report.deleted_subscriptions} old subscriptions and "
-        f"{report.deleted_staff_links} old staff password links."
+        f"messages, {report.deleted_subscriptions} old subscriptions, "
+        f"{report.deleted_staff_links} old staff password links and "
+        f"{report.deleted_session_notes} old notes of sessions."
     )
 
 

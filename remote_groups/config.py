@@ -305,6 +305,9 @@ class Settings(BaseSettings):
         rule("must be a comma-separated list of Fernet keys, newest first", show_value=False),
     ] = ""
     OFFER_DAYS: WholeFrom1 = 3  # days a waitlisted applicant has to confirm an offered place
+    # The undo window: mail a coordinator causes by sending decisions or cancelling a session
+    # is held this many minutes, during which they can take it back (0: no window).
+    MAIL_UNDO_MINUTES: WholeFrom0 = 10
     RUN_SCHEDULER: Flag = False
     MAIL_BACKEND: Annotated[Literal["file", "smtp"], rule("must be one of file, smtp")] = "file"
     MAIL_DIR: Text = str(INSTANCE / "mail")

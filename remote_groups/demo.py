@@ -14,9 +14,10 @@ from remote_groups.applications.models import Application, ApplicationDecision, 
 from remote_groups.applications.service.common import move
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
-from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
+from remote_groups.groups.models import GroupKind, Publication, RemoteGroup, RotationPolicy
 from remote_groups.groups.schedule import Occurrence, WeeklySchedule, occurrences
 from remote_groups.regions.models import Region, Role, User
+from remote_groups.rotation import service as rotation
 from remote_groups.types import utcnow
 
 REGIONS = (
@@ -117,6 +118,7 @@ def load_demo(today: date | None = None, now: datetime | None = None) -> list[De
     course_time = time(10, 0)
     course = RemoteGroup(
         kind=GroupKind.closed,
+        publication=Publication.published,
         capacity=10,
         application_opens=today - timedelta(days=7),
         application_closes=today + timedelta(days=14),
@@ -154,7 +156,7 @@ def load_demo(today: date | None = None, now: datetime | None = None) -> list[De
         now,
     )
 
-    open_group = RemoteGroup(kind=GroupKind.open)
+    open_group = RemoteGroup(kind=GroupKind.open, publication=Publication.published)
     thursday = today + timedelta(days=(3 - today.weekday()) % 7)
     group_service.save_group(
         open_group,
@@ -193,7 +195,33 @@ def load_demo(today: date | None = None, now: datetime | None = None) -> list[De
             people = facilitators[session.host_region.slug]
             session.lead_facilitator = people[turn // len(regions) % len(people)]
     add_demo_applicants(course, regions, now)
+    add_demo_dates_and_proposals(open_group, regions, now)
     return logins
+
+
+def add_demo_dates_and_proposals(group: RemoteGroup, regions: list[Region], now: datetime) -> None:
+    """The first region cannot host on the day of one of its turns (marked by its coordinator,
+    not yet planned around, so re-planning has something to show); one of its facilitators
+    proposes another day and offers a later turn to the second region, both waiting for the
+    coordinator's approval."""
+    region, other = regions[0], regions[1]
+    coordinator = next(u for u in region.users if u.role == Role.coordinator)
+    facilitator = next(u for u in region.users if u.role == Role.facilitator)
+    turns = [
+        s
+        for s in group.sessions
+        if s.host_region_id == region.id and s.starts_at > now + timedelta(days=28)
+    ]
+    marked, proposed = (turns[i].starts_at.astimezone(group.zone).date() for i in range(2))
+    rotation.add_blackout(region, marked, marked, "Henkilöstön koulutuspäivä", coordinator)
+    rotation.add_blackout(region, proposed, proposed, "Alueen henkilöstöpäivät", facilitator)
+    rotation.propose_swap(
+        turns[2],
+        by=facilitator,
+        to_region=other,
+        message="Ohjaajamme on silloin koulutuksessa.",
+        now=now,
+    )
 
 
 DEMO_APPLICANTS = (

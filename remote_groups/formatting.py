@@ -1,4 +1,4 @@
-"""Dates, times and language names for templates, formatted by Babel in Europe/Helsinki.
+"""Dates, times and language names for templates and files, by Babel in Europe/Helsinki.
 
 Everything here formats through :func:`babel_locale`: dates and times are written as people
 in Finland write them, in Finnish (``fi_FI``) and in Finland-Swedish (``sv_FI``: 2.12.2026
@@ -7,13 +7,15 @@ and 13.00, not Sweden's 2026-12-02 and 13:00); English keeps Babel's ``en``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_day_names
 from flask import Flask
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
+from flask_babel import lazy_gettext as _l
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -45,6 +47,12 @@ def datetime_full(value: datetime) -> str:
     return f"{date_full(value)} {time_short(value)}"
 
 
+def spreadsheet_date(value: datetime) -> str:
+    """An instant's day in Helsinki as Finnish and Swedish Excel read a date, "2.12.2026",
+    whatever the reader's language (a file for those spreadsheets)."""
+    return format_date(value_in_helsinki(value), "short", locale=BABEL_LOCALES["fi"])
+
+
 def value_in_helsinki(value: datetime) -> date:
     return value.astimezone(HELSINKI).date()
 
@@ -74,9 +82,41 @@ def today_in_helsinki() -> date:
     return datetime.now(HELSINKI).date()
 
 
-def language_name(code: str) -> str:
-    """A language's name in the current locale, e.g. sv → "ruotsi" for a Finnish reader."""
-    return Locale.parse(code).get_display_name(babel_locale()) or code
+# Language names: one rule everywhere. Where a page or a file says what language something is
+# in ("Language: finska"), the name is in the reader's language (``language_name``). In a
+# language chooser, each language names itself (``own_language_name``: suomi, svenska,
+# English), so that a reader finds their own language whatever the page is in.
+
+
+def language_name(code: str, reader: str | None = None) -> str:
+    """A language's name in the reader's language (default: this request's), e.g. sv →
+    "ruotsi" for a Finnish reader, "svenska" for a Swedish one, "Swedish" in English."""
+    return Locale.parse(code).get_display_name(babel_locale(reader)) or code
+
+
+def own_language_name(code: str) -> str:
+    """A language's name in itself: "suomi", "svenska", "English"."""
+    return Locale.parse(code).get_display_name(code) or code
+
+
+def language_choices(codes: Iterable[str]) -> list[tuple[str, str]]:
+    """A language chooser's options: each language named in itself."""
+    return [(code, own_language_name(code)) for code in codes]
+
+
+def language_labels(codes: Iterable[str]) -> list[tuple[str, LazyString]]:
+    """Options that say which language something is in (a filter, the group's language),
+    each named in the reader's language when the page is drawn (a form class's choices are
+    made once, at import)."""
+    return [(code, LazyString(language_name, code)) for code in codes]
+
+
+# The short note beside a text shown in another language than the page's ("(på finska)").
+IN_LANGUAGE = {"fi": _l("(in Finnish)"), "sv": _l("(in Swedish)"), "en": _l("(in English)")}
+
+
+def in_language_note(code: str) -> str:
+    return str(IN_LANGUAGE.get(code, code))
 
 
 def register(app: Flask) -> None:
@@ -87,5 +127,10 @@ def register(app: Flask) -> None:
         datetime_short=datetime_short,
         wall_clock=wall_clock,
     )
-    app.jinja_env.globals.update(language_name=language_name, weekday_name=weekday_name)
+    app.jinja_env.globals.update(
+        language_name=language_name,
+        own_language_name=own_language_name,
+        in_language_note=in_language_note,
+        weekday_name=weekday_name,
+    )
     app.context_processor(lambda: {"today": today_in_helsinki()})

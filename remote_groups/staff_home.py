@@ -1,6 +1,7 @@
 """The staff home page: what is waiting for the logged-in staff member, each with a count and
-a link (new applications per course, swap requests to answer, invitations, turns without a
-lead, mail that failed), then their own sessions, their region's turns and their groups.
+a link (new applications per course, swap requests to answer, facilitators' proposals to
+approve, invitations, turns without a lead, mail that failed), then their own sessions, their
+region's turns and their groups.
 
 It gathers from several domains, so it sits above them. The same count is shown on the
 navigation of every staff page (``waiting_count``, computed at most once per request)."""
@@ -85,6 +86,18 @@ def waiting_for(user: User, now: datetime | None = None) -> list[Waiting]:
                     url_for("rotation.our_turns", _anchor="swaps"),
                 )
             )
+        if proposals := rotation.proposals_waiting_count(region_id):
+            items.append(
+                Waiting(
+                    ngettext(
+                        "%(num)d proposal of our facilitators to approve",
+                        "%(num)d proposals of our facilitators to approve",
+                        proposals,
+                    ),
+                    proposals,
+                    url_for("rotation.our_turns", _anchor="proposals"),
+                )
+            )
         if invitations := group_service.pending_invitations_of(region_id):
             items.append(
                 Waiting(
@@ -144,7 +157,9 @@ def home() -> ResponseReturnValue:
     waiting = waiting_for(current_user)
     g.waiting_count = sum(item.count for item in waiting)
     groups = [
-        group for group in group_service.groups_for_listing() if can_edit_group(current_user, group)
+        group
+        for group in group_service.groups_for_listing(include_drafts=True)
+        if can_edit_group(current_user, group)
     ]
     reviewable = {
         group.id

@@ -30,7 +30,7 @@ from remote_groups import create_app
 from remote_groups.applications.models import Application, ApplicationStatus, Participant
 from remote_groups.extensions import db
 from remote_groups.groups import service as group_service
-from remote_groups.groups.models import GroupKind, RemoteGroup, RotationPolicy
+from remote_groups.groups.models import GroupKind, Publication, RemoteGroup, RotationPolicy
 from remote_groups.outbox.models import OutboxMessage, OutboxStatus
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.types import utcnow
@@ -187,8 +187,15 @@ def group_values(**overrides: object) -> dict[str, object]:
     return values
 
 
-def make_group(regions: list[Region], now: datetime = NOW, **overrides: object) -> RemoteGroup:
-    return group_service.save_group(None, group_values(**overrides), regions, regions[0], now)
+def make_group(
+    regions: list[Region], now: datetime = NOW, published: bool = True, **overrides: object
+) -> RemoteGroup:
+    """A group saved as the staff form saves one, then published (unless ``published`` is
+    False: a new group is a draft until its coordinators publish it)."""
+    group = group_service.save_group(None, group_values(**overrides), regions, regions[0], now)
+    if published:
+        group.publication = Publication.published
+    return group
 
 
 def make_participant(

@@ -269,6 +269,10 @@ def test_accepting_into_a_course_with_a_bad_link_succeeds_and_holds_back_its_inv
             data={"decision": "accepted", "message": "", "csrf_token": csrf_token(client)},
         )
         assert response.status_code == 302
+        sent = client.post(  # the send step mails the acceptance and the first invitations
+            f"/staff/courses/{slug}/decisions/send-now", data={"csrf_token": csrf_token(client)}
+        )
+        assert sent.status_code == 302
 
     with app.app_context():
         accepted = db.session.scalars(

@@ -11,7 +11,8 @@ in this order (the snapshots depend on it):
    each logged in through the login form in their own language;
 2. act, as people do, through the pages: a visitor subscribes to the open group's reminders
    and confirms; another applies to the course (first with errors); the coordinator decides
-   on three applications; the mail sweep runs; the subscriber unsubscribes;
+   on three applications and sends the decisions; the mail sweep runs; the subscriber
+   unsubscribes;
 3. at ``LATER`` (three weeks on, the day before the course starts) the sweep runs again:
    invitations and reminders for the course's participants;
 4. every message in the outbox is rendered as the sender would send it.
@@ -570,6 +571,16 @@ def decide(coordinator: Visitor, ids: Ids) -> None:
     coordinator.get(
         "journey/applications-after-decisions.html", f"/staff/courses/{COURSE}/applications"
     )
+    # Saved, not yet sent: the coordinator reads the mails and sends them now (the course's
+    # application period is still open), with the confirmation asked; they go out after the
+    # undo window.
+    coordinator.get("journey/decisions-to-send.html", f"/staff/courses/{COURSE}/decisions")
+    question = coordinator.get(
+        "journey/decisions-send-now.html", f"/staff/courses/{COURSE}/decisions/send-now"
+    )
+    coordinator.post(
+        None, f"/staff/courses/{COURSE}/decisions/send-now", {"csrf_token": csrf_of(question)}
+    )
 
 
 def run_sweep(app: Flask) -> None:
@@ -606,6 +617,8 @@ def render_mail(row: OutboxMessage, config: Any, normalize: Normalizer) -> tuple
         f"expires: {row.expires_at.isoformat() if row.expires_at else 'never'}",
         f"about the application of: {about.email if about else '-'}",
     ]
+    if row.held_until is not None:  # the undo window of a decision sent, a session cancelled
+        lines.insert(1, f"held until: {row.held_until.isoformat()}")
     lines += render_part(message, "1", normalize)
     # Named by kind, recipient and the session's start (a reminder's expiry, an invitation's
     # DTSTART), not by the outbox's order.

@@ -328,27 +328,56 @@ def test_a_swap_proposed_and_accepted_through_the_pages(client, app, staffed):
         assert db.session.get(Session, theirs).host_region.slug == "lansi-uusimaa"
 
 
-def test_the_rotation_page_previews_a_replan_and_saves_it(client, app, staffed):
+def test_the_rotation_page_previews_a_replan_and_saves_it_from_the_day_chosen(
+    client, app, staffed, now
+):
     login(client, "coord@lu.example.org")
-    first = session_ids(app, "lansi-uusimaa")[0]
+    today = helsinki_date(now)
     with app.app_context():
-        day = db.session.get(Session, first).occurrence_date.isoformat()
-    client.post(
-        "/staff/blackouts",
-        data={
-            "start_date": day,
-            "end_date": day,
-            "reason": "Koulutus",
-            "csrf_token": csrf_token(client),
-        },
-    )
+        days = {
+            i: db.session.get(Session, i).occurrence_date for i in session_ids(app, "lansi-uusimaa")
+        }
+    soon, later = [
+        i for i, day in sorted(days.items(), key=lambda x: x[1]) if day > today + timedelta(days=1)
+    ][:2]
+    for session_id in (soon, later):
+        client.post(
+            "/staff/blackouts",
+            data={
+                "start_date": days[session_id].isoformat(),
+                "end_date": days[session_id].isoformat(),
+                "reason": "Koulutus",
+                "csrf_token": csrf_token(client),
+            },
+        )
     page = client.get("/staff/groups/test-group/rotation?lang=en").get_data(as_text=True)
+    suggested = today + timedelta(days=14)
     assert "Koulutus" in page and "re-plan" in page.lower()
+    assert f'value="{suggested.isoformat()}"' in page
     with app.app_context():  # previewing changed nothing
-        assert db.session.get(Session, first).host_region.slug == "lansi-uusimaa"
-    client.post("/staff/groups/test-group/rotation", data={"csrf_token": csrf_token(client)})
+        assert db.session.get(Session, soon).host_region.slug == "lansi-uusimaa"
+    # From a day between the two: only the later one moves.
+    between = days[soon] + timedelta(days=1)
+    client.post(
+        "/staff/groups/test-group/rotation",
+        data={"applies_from": between.isoformat(), "csrf_token": csrf_token(client)},
+    )
     with app.app_context():
-        assert db.session.get(Session, first).host_region.slug != "lansi-uusimaa"
+        assert db.session.get(Session, soon).host_region.slug == "lansi-uusimaa"
+        assert db.session.get(Session, later).host_region.slug != "lansi-uusimaa"
+
+
+def test_the_rotation_page_refuses_a_past_day_and_saves_nothing(client, app, staffed, now):
+    login(client, "coord@lu.example.org")
+    before = {i: h for i, h in enumerate(session_ids(app, "lansi-uusimaa"))}
+    today = helsinki_date(now)
+    response = client.post(
+        "/staff/groups/test-group/rotation",
+        data={"applies_from": today.isoformat(), "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 422
+    assert "Valitse päivä huomisesta alkaen." in response.get_data(as_text=True)
+    assert {i: h for i, h in enumerate(session_ids(app, "lansi-uusimaa"))} == before
 
 
 def test_a_bad_blackout_is_refused_beside_its_field(client, app, staffed):

@@ -20,6 +20,9 @@ JOURNEY_PAGES = {
     "applications.review",
     "applications.selection",
     "applications.detail",
+    # … send the decisions (the mails shown first) and see what mail went about the course.
+    "course_mail.send_page",
+    "course_mail.course_log",
     # Regions take turns: the rotation, our turns (swap requests, blackouts), a swap proposal,
     # assigning facilitators, my turns, invitations to take part.
     "rotation.group_rotation",
@@ -28,9 +31,17 @@ JOURNEY_PAGES = {
     "rotation.facilitators",
     "rotation.my_turns",
     "staff_groups.invitations",
+    # Facilitators' proposals to approve, dates re-planned from one place, how the region's
+    # facilitators work.
+    "rotation.answer_blackout_proposal",
+    "rotation.answer_swap_proposal",
+    "rotation.blackout_replan",
+    "staff.edit_region",
     # Setting a group up.
     "staff_groups.edit_group",
     "staff_groups.edit_session",
+    # Running a session: participants, attendance, materials, the note for the next one.
+    "running.run_session",
 }
 
 

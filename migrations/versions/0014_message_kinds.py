@@ -27,6 +27,7 @@ OLD_KINDS = (
 )
 # Add each new MessageKind value here (one line each).
 NEW_KINDS = (
+    'proposal_answered',
 )
 outbox_messages = sa.table('outbox_messages', sa.column('kind', sa.String()))
 

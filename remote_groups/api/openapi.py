@@ -34,7 +34,7 @@ def _paths() -> dict[str, Any]:
         },
         "/groups": {
             "get": {
-                "summary": "Remote groups",
+                "summary": "Remote groups (published ones: a draft is not listed)",
                 "parameters": [
                     {"name": name, "in": "query", "schema": {"enum": list(values)}}
                     for name, values in schemas.GROUP_FILTERS.items()
@@ -45,7 +45,9 @@ def _paths() -> dict[str, Any]:
                 },
             },
             "post": {
-                "summary": "Create a group (logged-in coordinator or administrator)",
+                "summary": "Create a group (logged-in coordinator or administrator). It is "
+                "saved as a draft: not listed, and 404 to the public, until its organizing "
+                "region's coordinators publish it on its page",
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("GroupInput")}},
@@ -62,7 +64,7 @@ def _paths() -> dict[str, Any]:
         },
         "/groups/{slug}": {
             "get": {
-                "summary": "One group",
+                "summary": "One group (a draft: 404, except for the staff who edit it)",
                 "parameters": [_SLUG],
                 "responses": {"200": _json(_ref("Group")), "404": _NOT_FOUND},
             }

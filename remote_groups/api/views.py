@@ -17,7 +17,7 @@ from remote_groups.api.openapi import openapi_document
 from remote_groups.extensions import db
 from remote_groups.groups import service
 from remote_groups.groups.models import RemoteGroup, Session
-from remote_groups.groups.views import load_group_or_404
+from remote_groups.groups.views import load_visible_group_or_404
 from remote_groups.regions.models import Region
 from remote_groups.regions.permissions import can_create_groups
 from remote_groups.security.input_limits import SUPPORTED_DATES
@@ -113,7 +113,7 @@ def groups() -> ResponseReturnValue:
 
 @bp.get("/groups/<slug>")
 def group(slug: str) -> ResponseReturnValue:
-    found = load_group_or_404(slug)
+    found = load_visible_group_or_404(slug)
     return jsonify(group_json(found))
 
 
@@ -133,7 +133,7 @@ def _date_arg(name: str) -> date | None:
 
 @bp.get("/groups/<slug>/sessions")
 def group_sessions(slug: str) -> ResponseReturnValue:
-    found = load_group_or_404(slug)
+    found = load_visible_group_or_404(slug)
     start, end = (_date_arg(name) for name in schemas.SESSION_DATE_FILTERS)
     staff = current_user.is_authenticated
     items = [

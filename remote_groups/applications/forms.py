@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
+from remote_groups.formatting import language_choices, language_labels
 from remote_groups.forms import REQUIRED, email_field
 from remote_groups.security.input_limits import record_id, single_line
 
@@ -45,16 +46,24 @@ class ApplicationForm(ContactForm):
     )
     language = RadioField(
         _l("Language you want us to use"),
-        choices=[("fi", "suomi"), ("sv", "svenska")],
+        choices=language_choices(("fi", "sv")),
         validators=[InputRequired(_l("Choose a language."))],
     )
     needs = TextAreaField(
         _l("What helps you take part? (optional)"),
         description=_l(
             "For example an assistant, an interpreter, large text or breaks. "
-            "Only the course coordinators see this."
+            "The course coordinators see this. The facilitators see it only if you tick the "
+            "box below."
         ),
         validators=[Optional(), Length(max=2000)],
+    )
+    share_needs = BooleanField(
+        _l("Facilitators of the sessions may see what I wrote about my needs"),
+        description=_l(
+            "Optional. Then the person leading a session knows how to help you. "
+            "You can leave this empty."
+        ),
     )
     motivation = TextAreaField(
         _l("Why do you want to join the course?"),
@@ -104,5 +113,5 @@ class ReviewFilterForm(FlaskForm):
     status = SelectField(_l("Status"), validate_choice=False)
     region = SelectField(_l("Region"), validate_choice=False)
     language = SelectField(
-        _l("Language"), choices=[("", _l("All")), ("fi", "suomi"), ("sv", "svenska")]
+        _l("Language"), choices=[("", _l("All")), *language_labels(("fi", "sv"))]
     )

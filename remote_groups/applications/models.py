@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from remote_groups.encryption import EncryptedText
@@ -29,7 +29,8 @@ DECIDED = (ApplicationStatus.accepted, ApplicationStatus.rejected, ApplicationSt
 
 class Application(db.Model):
     """An application to a closed course. Holds personal and possibly health-related data:
-    ``needs`` is shown only to the course's coordinators and is encrypted at rest; everything
+    ``needs`` is shown to the course's coordinators, to the sessions' facilitators only with the
+    applicant's separate consent (``needs_shared_at``), and is encrypted at rest; everything
     personal, and every mail about the application in the outbox, is anonymized after the
     retention period."""
 
@@ -53,6 +54,10 @@ class Application(db.Model):
     needs: Mapped[str | None] = mapped_column(EncryptedText("applications.needs"), deferred=True)
     motivation: Mapped[str] = mapped_column(Text)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A consent of its own, given on the form or not at all: when it was given, the sessions'
+    # facilitators see the needs on the session's page (``can_see_shared_needs``). Empty: only
+    # the coordinators, on the application.
+    needs_shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[ApplicationStatus] = mapped_column(
         enum_column(ApplicationStatus, "application_status"),
         default=ApplicationStatus.submitted,
@@ -74,6 +79,17 @@ class Application(db.Model):
     participant: Mapped[Participant | None] = relationship(
         back_populates="application", cascade="all, delete-orphan"
     )
+
+    def told_status(self, now: datetime) -> ApplicationStatus:
+        """The state the applicant has been told of: a decision not yet sent, or whose mail
+        is still held for its undo window, is not shown on their status page yet, so the page
+        never says more than the mail."""
+        shown = self.status
+        for decision in reversed(self.decisions):
+            if decision.told(now):
+                return decision.to_status
+            shown = decision.from_status or shown
+        return shown
 
     def __repr__(self) -> str:  # no personal data in logs or tracebacks
         return f"<Application {self.id} {self.status}>"
@@ -98,9 +114,20 @@ class ApplicationDecision(db.Model):
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     message: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A coordinator's decision is saved first and mailed in a send step: until then it is
+    # ``unsent`` (nobody has been told; it may still change). ``told_at`` is when the send
+    # step's mail goes out (the end of its undo window); the applicant sees the decision from
+    # then on (Application.told_status).
+    unsent: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application: Mapped[Application] = relationship(back_populates="decisions")
     by_user: Mapped[User | None] = relationship()
+
+    def told(self, now: datetime) -> bool:
+        """Whether the applicant has been told of this change (their own moves and the
+        system's always; a coordinator's decision once its mail's hold has ended)."""
+        return not self.unsent and (self.told_at is None or self.told_at <= now)
 
 
 class Participant(db.Model):

@@ -32,13 +32,20 @@ from remote_groups.applications.forms import (
 )
 from remote_groups.applications.lifecycle import Action, Actor
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.applications.service import applying, export, reviewing, seats, waitlist
+from remote_groups.applications.service import (
+    applying,
+    export,
+    reviewing,
+    seats,
+    sending,
+    waitlist,
+)
 from remote_groups.encryption import UndecryptableData
 from remote_groups.extensions import csrf, db
 from remote_groups.formatting import current_locale
 from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.groups.models import GroupKind, RemoteGroup
-from remote_groups.groups.views import load_group_or_404
+from remote_groups.groups.views import load_group_or_404, load_public_group_or_404
 from remote_groups.regions.models import Role, User
 from remote_groups.regions.permissions import (
     can_decide_on_application,
@@ -66,6 +73,14 @@ def _course_or_404(
     if group.kind != GroupKind.closed:
         abort(404)
     return found(group, can)
+
+
+def _public_course_or_404(slug: str) -> RemoteGroup:
+    """A published closed course: a draft takes no applications (404, as for no course)."""
+    group = load_public_group_or_404(slug)
+    if group.kind != GroupKind.closed:
+        abort(404)
+    return group
 
 
 def _application_or_404(token: str) -> Application:
@@ -105,7 +120,7 @@ def apply(slug: str) -> ResponseReturnValue:
     answers with an error page): when the session is gone (expired, cookies cleared), the
     form comes back with everything typed and asks to send it again.
     """
-    group = _course_or_404(slug)
+    group = _public_course_or_404(slug)
     now = utcnow()
     if not group.application_window_open(applying.today_in(group, now)):
         return render_template("applications/closed.html", group=group), 409
@@ -122,6 +137,7 @@ def apply(slug: str) -> ResponseReturnValue:
             language=form.language.data,
             needs=form.needs.data,
             motivation=form.motivation.data,
+            share_needs=bool(form.share_needs.data),
         )
         try:
             applying.submit_application(group, data, now)
@@ -143,17 +159,23 @@ def apply(slug: str) -> ResponseReturnValue:
 @bp.get("/groups/<slug>/apply/received")
 def received(slug: str) -> ResponseReturnValue:
     """The same page after any application; the link to the application is in the mail."""
-    group = _course_or_404(slug)
+    group = _public_course_or_404(slug)
     email = session.pop(APPLIED_TO, None)
     return render_template("applications/received.html", group=group, email=email)
 
 
 def _status_page(application: Application, contact_form: ContactForm, status: int = 200):
+    # What the applicant has been told: a decision not yet sent (or whose mail is still in
+    # its undo window) shows only once its mail goes out, so the page never says more than it.
+    shown = application.told_status(utcnow())
     return render_template(
         "applications/status.html",
         application=application,
-        # The buttons shown are the moves the lifecycle's table allows the applicant now.
-        applicant_can=lifecycle.allowed_actions(application.status, Actor.applicant),
+        shown_status=shown,
+        # The buttons shown are the moves the lifecycle's table allows the applicant now, in
+        # the state they know of and in the state the application is in.
+        applicant_can=lifecycle.allowed_actions(application.status, Actor.applicant)
+        & lifecycle.allowed_actions(shown, Actor.applicant),
         contact_form=contact_form,
         confirm_form=ConfirmForm(),
     ), status
@@ -283,6 +305,7 @@ def review(slug: str) -> ResponseReturnValue:
         bulk_form=BulkDecisionForm(),
         seats_taken=seats.seats_taken(group.id),
         can_decide=can_decide,
+        unsent=sending.unsent_application_ids(group.id) if can_decide else set(),
     )
 
 
@@ -316,7 +339,12 @@ def decide(application_id: int) -> ResponseReturnValue:
             db.session.rollback()
             form.decision.errors = [error.message]
         else:
-            flash(_("The decision was saved and the applicant was told by email."))
+            flash(
+                _(
+                    "The decision was saved. The applicant is told when you send the course's"
+                    " decisions."
+                )
+            )
             return redirect(url_for("applications.review", slug=application.group.slug))
     page = render_template(
         "applications/detail.html", application=application, form=form, can_decide=True
@@ -339,7 +367,11 @@ def bulk(slug: str) -> ResponseReturnValue:
         lambda: reviewing.decide(
             chosen, ApplicationStatus(form.decision.data), current_user, form.message.data
         ),
-        _("%(count)d decisions were saved.", count=len(chosen)),
+        _(
+            "%(count)d decisions were saved. The applicants are told when you send the"
+            " course's decisions.",
+            count=len(chosen),
+        ),
     )
     return redirect(url_for("applications.review", slug=slug))
 
@@ -352,7 +384,8 @@ def selection(slug: str) -> ResponseReturnValue:
     if form.validate_on_submit() and commit_or_flash_error(
         lambda: reviewing.confirm_selection(group, form.accept.data, current_user),
         lambda counts: _(
-            "%(accepted)d accepted, %(waitlisted)d on the waiting list.",
+            "%(accepted)d accepted, %(waitlisted)d on the waiting list. The applicants are"
+            " told when you send the course's decisions.",
             accepted=counts[0],
             waitlisted=counts[1],
         ),

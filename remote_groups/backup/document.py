@@ -35,6 +35,10 @@ Left out on purpose:
   mail still waiting at export time is not carried over;
 - email subscriptions to open groups: clients' addresses, not needed to run the groups;
 - swap requests: an accepted swap lives on in its sessions (host and ``host_fixed``);
+- which participant an attendance mark was: a session's ``record`` (a session that has one:
+  the note for the next facilitator, the links shared, an open group's counts per region and
+  a course's marks) carries each mark with the participant's home region and whether they
+  came, so the network's counts survive, but not the person;
 - login throttling: short-lived counters that expire on their own;
 - administrators, who belong to no region.
 """
@@ -52,26 +56,39 @@ VERSION = 1
 
 # The columns written as they are; references to other rows are written by slug or email.
 # A group's fields are the groups domain's (``tables.GROUP_EXPORT_FIELDS``).
-REGION_FIELDS = ("slug", "name_fi", "name_sv", "name_en", "contact_email")
+REGION_FIELDS = (
+    "slug", "name_fi", "name_sv", "name_en", "contact_email", "facilitators_act_directly",
+)  # fmt: skip
 # A one-time password stays one-time in the new installation. ``session_version`` is left
 # out: no login of the old installation works in the new one anyway (another secret key).
 USER_FIELDS = (
     "email", "name", "role", "language", "active", "password_hash", "password_must_change",
     "created_at",
 )  # fmt: skip
-BLACKOUT_FIELDS = ("start_date", "end_date", "reason", "created_at")
+# A facilitator's proposal keeps its state: a proposed or declined blackout is not in use.
+BLACKOUT_FIELDS = ("start_date", "end_date", "reason", "created_at", "status", "answered_at")
 SESSION_FIELDS = (
     "uid", "occurrence_date", "starts_at", "ends_at", "status", "cancel_reason", "change_reason",
     "topic", "sequence", "locked", "host_fixed", "edited_at", "created_at", "updated_at",
 )  # fmt: skip
 APPLICATION_FIELDS = (
     "name", "email", "phone", "language", "needs", "motivation", "consent_at", "status",
-    "offer_expires_at", "created_at", "updated_at", "anonymized_at",
+    "offer_expires_at", "created_at", "updated_at", "anonymized_at", "needs_shared_at",
 )  # fmt: skip
-DECISION_FIELDS = ("from_status", "to_status", "actor", "message", "at")
+DECISION_FIELDS = ("from_status", "to_status", "actor", "message", "at", "unsent", "told_at")
+# A session's record (``running``), under the session's optional "record".
+NOTE_FIELDS = ("text", "updated_at")
+MATERIAL_FIELDS = ("position", "title", "url")
+COUNT_FIELDS = ("count", "recorded_at")
+MARK_FIELDS = ("present", "recorded_at")
 # Session fields that an older document of the same version may lack.
 SESSION_FIELDS_ADDED_LATER = ("uid",)
 USER_FIELDS_ADDED_LATER = ("password_must_change",)
+REGION_FIELDS_ADDED_LATER = ("facilitators_act_directly",)
+BLACKOUT_FIELDS_ADDED_LATER = ("status", "answered_at")
+GROUP_FIELDS_ADDED_LATER = ("publication",)
+APPLICATION_FIELDS_ADDED_LATER = ("needs_shared_at",)
+DECISION_FIELDS_ADDED_LATER = ("unsent", "told_at")
 
 SECTIONS = ("users", "blackouts", "groups", "sessions", "applications")
 
@@ -225,7 +242,7 @@ def read_document(document: Any, schema: Schema) -> Plan:
         )
     if root.moment("exported_at") is None:
         raise BackupError("exported_at: must not be empty.")
-    region = root.item("region").row("region", REGION_FIELDS)
+    region = root.item("region").row("region", REGION_FIELDS, may_lack=REGION_FIELDS_ADDED_LATER)
 
     users = [
         item.row("users", USER_FIELDS, may_lack=USER_FIELDS_ADDED_LATER)
@@ -237,13 +254,14 @@ def read_document(document: Any, schema: Schema) -> Plan:
 
     blackouts = []
     for item in root.items("blackouts"):
-        blackout = item.row("blackouts", BLACKOUT_FIELDS)
+        blackout = item.row("blackouts", BLACKOUT_FIELDS, may_lack=BLACKOUT_FIELDS_ADDED_LATER)
         blackout.refs["created_by"] = _lower(item.optional_key("created_by"))
+        blackout.refs["answered_by"] = _lower(item.optional_key("answered_by"))
         blackouts.append(blackout)
 
     groups = []
     for item in root.items("groups"):
-        group = item.row("groups", schema.group_fields)
+        group = item.row("groups", schema.group_fields, may_lack=GROUP_FIELDS_ADDED_LATER)
         group.refs["regions"] = item.keys("regions")
         if not group.refs["regions"]:
             raise BackupError(f"{item.at('regions')}: a group needs at least one region.")
@@ -262,6 +280,9 @@ def read_document(document: Any, schema: Schema) -> Plan:
         session.refs["host_region"] = item.optional_key("host_region")
         session.refs["lead_facilitator"] = _lower(item.optional_key("lead_facilitator"))
         session.refs["co_facilitators"] = [e.lower() for e in item.keys("co_facilitators")]
+        session.refs["record"] = (
+            _session_record(item.item("record")) if "record" in item.data else None
+        )
         sessions.append(session)
     _refuse_repeats(
         sessions,
@@ -276,19 +297,45 @@ def read_document(document: Any, schema: Schema) -> Plan:
 
     applications = []
     for item in root.items("applications") if "applications" in root.data else []:
-        application = item.row("applications", APPLICATION_FIELDS)
+        application = item.row(
+            "applications", APPLICATION_FIELDS, may_lack=APPLICATION_FIELDS_ADDED_LATER
+        )
         application.refs["group"] = _group_in_file(item, group_slugs)
         application.refs["home_region"] = item.key("home_region")
         application.refs["participant_since"] = item.moment("participant_since")
         decisions = []
         for entry in item.items("decisions"):
-            decision = entry.row("decisions", DECISION_FIELDS)
+            decision = entry.row("decisions", DECISION_FIELDS, may_lack=DECISION_FIELDS_ADDED_LATER)
             decision.refs["by"] = _lower(entry.optional_key("by"))
             decisions.append(decision)
         application.refs["decisions"] = decisions
         applications.append(application)
     _refuse_repeats(applications, "email", lambda row: f"{row.refs['group']} {row.values['email']}")
     return Plan(region, users, blackouts, groups, sessions, applications)
+
+
+def _session_record(item: _Item) -> dict[str, Any]:
+    """A session's record: the note (who wrote it by email), the links, the open group's counts
+    and the course's attendance marks, each by region slug."""
+    note = None
+    if item.get("note") is not None:
+        entry = item.item("note")
+        note = entry.row("notes", NOTE_FIELDS)
+        note.refs["updated_by"] = _lower(entry.optional_key("updated_by"))
+    counts, marks = [], []
+    for entry in item.items("counts"):
+        counts.append(entry.row("counts", COUNT_FIELDS))
+        counts[-1].refs["region"] = entry.key("region")
+    for entry in item.items("marks"):
+        marks.append(entry.row("marks", MARK_FIELDS))
+        marks[-1].refs["region"] = entry.key("region")
+    _refuse_repeats(counts, "region", lambda row: row.refs["region"])
+    return {
+        "note": note,
+        "materials": [entry.row("materials", MATERIAL_FIELDS) for entry in item.items("materials")],
+        "counts": counts,
+        "marks": marks,
+    }
 
 
 def _check_calendar_uid(uid: str, place: str) -> None:

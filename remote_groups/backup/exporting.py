@@ -11,8 +11,12 @@ from remote_groups.applications.models import Application, ApplicationDecision
 from remote_groups.backup.document import (
     APPLICATION_FIELDS,
     BLACKOUT_FIELDS,
+    COUNT_FIELDS,
     DECISION_FIELDS,
     FORMAT,
+    MARK_FIELDS,
+    MATERIAL_FIELDS,
+    NOTE_FIELDS,
     REGION_FIELDS,
     SESSION_FIELDS,
     USER_FIELDS,
@@ -26,6 +30,12 @@ from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.regions.models import Region, User
 from remote_groups.rotation.models import Blackout
+from remote_groups.running.models import (
+    ParticipantAttendance,
+    RegionAttendance,
+    SessionMaterial,
+    SessionNote,
+)
 from remote_groups.types import utcnow
 
 
@@ -60,6 +70,7 @@ def export_region(slug: str, *, with_applications: bool = False) -> dict[str, An
         )
         .order_by(RemoteGroup.slug, Session.occurrence_date)
     )
+    records = _session_records(group_ids)
     document: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -67,7 +78,11 @@ def export_region(slug: str, *, with_applications: bool = False) -> dict[str, An
         "region": json_fields(region, REGION_FIELDS),
         "users": [json_fields(user, USER_FIELDS) for user in users],
         "blackouts": [
-            {**json_fields(blackout, BLACKOUT_FIELDS), "created_by": _email(blackout.created_by)}
+            {
+                **json_fields(blackout, BLACKOUT_FIELDS),
+                "created_by": _email(blackout.created_by),
+                "answered_by": _email(blackout.answered_by),
+            }
             for blackout in blackouts
         ],
         "groups": [
@@ -81,6 +96,7 @@ def export_region(slug: str, *, with_applications: bool = False) -> dict[str, An
                 "host_region": session.host_region.slug if session.host_region else None,
                 "lead_facilitator": _email(session.lead_facilitator),
                 "co_facilitators": sorted(user.email for user in session.co_facilitators),
+                **records.get(session.id, {}),
             }
             for session in sessions
         ],
@@ -118,6 +134,59 @@ def _export_applications(group_ids: list[int]) -> list[dict[str, Any]]:
         }
         for application in applications
     ]
+
+
+def _session_records(group_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """session id → {"record": …} for the sessions of those groups that have one (a session
+    without one has no "record", as in documents written before records existed)."""
+    of_groups = select(Session.id).where(Session.group_id.in_(group_ids))
+    records: dict[int, dict[str, Any]] = {}
+
+    def record(session_id: int) -> dict[str, Any]:
+        entry = records.setdefault(
+            session_id, {"record": {"note": None, "materials": [], "counts": [], "marks": []}}
+        )
+        return entry["record"]
+
+    for note in db.session.scalars(
+        select(SessionNote)
+        .where(SessionNote.session_id.in_(of_groups))
+        .options(joinedload(SessionNote.updated_by))
+    ):
+        record(note.session_id)["note"] = {
+            **json_fields(note, NOTE_FIELDS),
+            "updated_by": _email(note.updated_by),
+        }
+    for material in db.session.scalars(
+        select(SessionMaterial)
+        .where(SessionMaterial.session_id.in_(of_groups))
+        .order_by(SessionMaterial.session_id, SessionMaterial.position)
+    ):
+        record(material.session_id)["materials"].append(json_fields(material, MATERIAL_FIELDS))
+    for count in db.session.scalars(
+        select(RegionAttendance)
+        .join(RegionAttendance.region)
+        .where(RegionAttendance.session_id.in_(of_groups))
+        .options(joinedload(RegionAttendance.region))
+        .order_by(RegionAttendance.session_id, Region.slug)
+    ):
+        record(count.session_id)["counts"].append(
+            {"region": count.region.slug, **json_fields(count, COUNT_FIELDS)}
+        )
+    marks = db.session.execute(
+        select(ParticipantAttendance, Region.slug)
+        .join(Region, ParticipantAttendance.region_id == Region.id)
+        .where(ParticipantAttendance.session_id.in_(of_groups))
+        .order_by(
+            ParticipantAttendance.session_id,
+            Region.slug,
+            ParticipantAttendance.present,
+            ParticipantAttendance.recorded_at,
+        )
+    )
+    for mark, slug in marks:
+        record(mark.session_id)["marks"].append({"region": slug, **json_fields(mark, MARK_FIELDS)})
+    return records
 
 
 def _email(user: User | None) -> str | None:

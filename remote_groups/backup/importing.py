@@ -19,9 +19,15 @@ from remote_groups.applications.models import Application, ApplicationDecision, 
 from remote_groups.backup.document import BackupError, Plan, read_document
 from remote_groups.backup.tables import SCHEMA
 from remote_groups.extensions import db
-from remote_groups.groups.models import RemoteGroup, Session
+from remote_groups.groups.models import Publication, RemoteGroup, Session
 from remote_groups.regions.models import Region, User
 from remote_groups.rotation.models import Blackout
+from remote_groups.running.models import (
+    ParticipantAttendance,
+    RegionAttendance,
+    SessionMaterial,
+    SessionNote,
+)
 
 
 def import_region(document: Any) -> list[str]:
@@ -78,6 +84,12 @@ def _look_up(plan: Plan) -> _Found:
         *((g.place, "regions", s) for g in plan.groups for s in g.refs["regions"]),
         *((s.place, "host_region", s.refs["host_region"]) for s in plan.sessions),
         *((a.place, "home_region", a.refs["home_region"]) for a in plan.applications),
+        *(
+            (row.place, "region", row.refs["region"])
+            for s in plan.sessions
+            if s.refs["record"]
+            for row in (*s.refs["record"]["counts"], *s.refs["record"]["marks"])
+        ),
     ]
     wanted = {ref for _, _, ref in region_refs if ref and ref != slug}
     regions = {
@@ -89,10 +101,15 @@ def _look_up(plan: Plan) -> _Found:
             raise BackupError(f"{place}.{name}: no region {ref!r} in the file or in this database.")
 
     staff_refs = {
-        *(b.refs["created_by"] for b in plan.blackouts),
+        *(b.refs[who] for b in plan.blackouts for who in ("created_by", "answered_by")),
         *(s.refs["lead_facilitator"] for s in plan.sessions),
         *(email for s in plan.sessions for email in s.refs["co_facilitators"]),
         *(d.refs["by"] for a in plan.applications for d in a.refs["decisions"]),
+        *(
+            s.refs["record"]["note"].refs["updated_by"]
+            for s in plan.sessions
+            if s.refs["record"] and s.refs["record"]["note"]
+        ),
     } - {None, *emails}
     staff = {
         user.email.lower(): user
@@ -112,10 +129,16 @@ def _write(plan: Plan, found: _Found) -> None:
         staff[user.email] = user
     for row in plan.blackouts:
         created_by = staff.get(row.refs["created_by"])
-        _save(Blackout(**row.values, region=region, created_by=created_by), row.place)
+        answered_by = staff.get(row.refs["answered_by"])
+        blackout = Blackout(
+            **row.values, region=region, created_by=created_by, answered_by=answered_by
+        )
+        _save(blackout, row.place)
     groups = {}
     for row in plan.groups:
-        group = RemoteGroup(**row.values, owner_region=region)
+        # A document from before drafts lacks the publication: every group then was public.
+        values = {"publication": Publication.published, **row.values}
+        group = RemoteGroup(**values, owner_region=region)
         group.set_regions([regions[ref] for ref in row.refs["regions"]])
         _save(group, row.place)
         groups[group.slug] = group
@@ -128,6 +151,8 @@ def _write(plan: Plan, found: _Found) -> None:
             co_facilitators=[staff[e] for e in row.refs["co_facilitators"] if e in staff],
         )
         _save(session, row.place)
+        if row.refs["record"]:
+            _write_record(session, row.refs["record"], regions, staff)
     for row in plan.applications:
         group = groups[row.refs["group"]]
         application = Application(
@@ -142,6 +167,27 @@ def _write(plan: Plan, found: _Found) -> None:
                 group=group, created_at=row.refs["participant_since"]
             )
         _save(application, row.place)
+
+
+def _write_record(
+    session: Session, record: dict[str, Any], regions: dict[str, Region], staff: dict[str, User]
+) -> None:
+    """A session's record; its marks name no participant (``document``: left out)."""
+    note = record["note"]
+    if note is not None:
+        updated_by = staff.get(note.refs["updated_by"])
+        _save(SessionNote(**note.values, session_id=session.id, updated_by=updated_by), note.place)
+    for row in record["materials"]:
+        _save(SessionMaterial(**row.values, session_id=session.id), row.place)
+    for row in record["counts"]:
+        region = regions[row.refs["region"]]
+        _save(RegionAttendance(**row.values, session_id=session.id, region=region), row.place)
+    for row in record["marks"]:
+        region_id = regions[row.refs["region"]].id
+        _save(
+            ParticipantAttendance(**row.values, session_id=session.id, region_id=region_id),
+            row.place,
+        )
 
 
 def _save(row: db.Model, place: str) -> None:

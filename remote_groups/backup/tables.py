@@ -17,9 +17,15 @@ from remote_groups.groups.models import RemoteGroup, Session
 from remote_groups.groups.service import GROUP_FIELDS
 from remote_groups.regions.models import Region, User
 from remote_groups.rotation.models import Blackout
+from remote_groups.running.models import (
+    ParticipantAttendance,
+    RegionAttendance,
+    SessionMaterial,
+    SessionNote,
+)
 from remote_groups.types import UTCDateTime
 
-GROUP_EXPORT_FIELDS = (*GROUP_FIELDS, "timezone", "created_at", "updated_at")
+GROUP_EXPORT_FIELDS = (*GROUP_FIELDS, "timezone", "publication", "created_at", "updated_at")
 
 # Each kind of item (its section of the document) and the table it is a row of.
 TABLES: dict[str, Table] = {
@@ -30,6 +36,10 @@ TABLES: dict[str, Table] = {
     "sessions": Session.__table__,
     "applications": Application.__table__,
     "decisions": ApplicationDecision.__table__,
+    "notes": SessionNote.__table__,
+    "materials": SessionMaterial.__table__,
+    "counts": RegionAttendance.__table__,
+    "marks": ParticipantAttendance.__table__,
 }
 
 

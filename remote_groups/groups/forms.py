@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     IntegerField,
     RadioField,
     SelectField,
@@ -31,7 +32,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from remote_groups.formatting import weekday_name
+from remote_groups.formatting import language_labels, today_in_helsinki, weekday_name
 from remote_groups.forms import REQUIRED, SLUG_PATTERN
 from remote_groups.groups.models import MAX_DURATION_MINUTES, GroupKind, RotationPolicy
 from remote_groups.security.input_limits import database_integer, single_line, supported_date
@@ -105,7 +106,7 @@ class GroupForm(FlaskForm):
     )
     language = RadioField(
         _l("Language of the group"),
-        choices=[("fi", _l("Finnish")), ("sv", _l("Swedish"))],
+        choices=language_labels(("fi", "sv")),
         validators=[InputRequired(REQUIRED)],
         default="fi",
     )
@@ -171,6 +172,13 @@ class GroupForm(FlaskForm):
     )
     rotation_policy = SelectField(
         _l("How regions take turns"),
+        description=_l(
+            "In turn: the regions host one after another in the turn order, and a region "
+            "that cannot host a week is given the next turn instead. Fixed weeks: each region "
+            "hosts by the week number (with two regions, one the even weeks and the other the "
+            "odd ones), so the weeks are easy to remember. Preview the turns to see the first "
+            "sessions before you save."
+        ),
         choices=[(policy.value, policy.label) for policy in RotationPolicy],
         default=RotationPolicy.round_robin.value,
     )
@@ -274,3 +282,90 @@ class CancelSessionForm(FlaskForm):
         description=_l("Shown on the group page and in calendars."),
         validators=[DataRequired(REQUIRED), Length(max=500)],
     )
+
+
+def applies_from_field(label: Any, required: bool = True) -> DateField:
+    """The day from which a change of turns applies."""
+    return DateField(
+        label,
+        description=_l(
+            "Sessions before this day keep their host regions and lead facilitators. "
+            "The suggestion leaves the next two weeks as they were announced."
+        ),
+        validators=[InputRequired(REQUIRED) if required else Optional(), supported_date],
+    )
+
+
+def from_tomorrow(form: Any, field: Any) -> None:
+    """A change of turns applies from tomorrow at the earliest: never to what is under way."""
+    if field.data is not None and field.data <= today_in_helsinki():
+        raise ValidationError(_l("Choose a day from tomorrow on."))
+
+
+class TurnOrderField(Field):
+    """Each region's place in the turns, sent as one number input per region taking part
+    (``turn_order-<slug>``), so the order can be set without JavaScript. ``data`` maps each
+    sent slug to its place; a place left empty is None (the region keeps its order)."""
+
+    def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
+        self.process_errors = []
+        self.data: dict[str, int | None] = {}
+        self.raw_data = []
+        if formdata is None:
+            return
+        prefix = f"{self.name}-"
+        for key in formdata:
+            if not key.startswith(prefix):
+                continue
+            raw = (formdata.get(key) or "").strip()
+            self.raw_data.append(raw)
+            if not raw:
+                self.data[key[len(prefix) :]] = None
+            elif raw.isdecimal() and 1 <= int(raw) <= 999:
+                self.data[key[len(prefix) :]] = int(raw)
+            else:
+                self.process_errors.append(_l("Give each place as a whole number, 1 or more."))
+                return
+
+    def ordered(self, slugs: list[str], current: list[str]) -> list[str]:
+        """``slugs`` in turn order: by the places given, then as the group had them, then as
+        sent. The regions' checkboxes arrive in the order of the list, not of the turns."""
+        known = {slug: index for index, slug in enumerate(current)}
+
+        def place(item: tuple[int, str]) -> tuple[float, int, int]:
+            sent_index, slug = item
+            given = self.data.get(slug)
+            return (given if given is not None else float("inf"),
+                    known.get(slug, len(known)), sent_index)  # fmt: skip
+
+        return [slug for _, slug in sorted(enumerate(slugs), key=place)]
+
+
+class GroupEditForm(GroupForm):
+    """The staff page's group form: the API's fields, plus the turn order of the regions and,
+    when saving moves turns already given, the day from which the change applies."""
+
+    turn_order = TurnOrderField(_l("Turn order"))
+    applies_from = applies_from_field(_l("The turns change from"), required=False)
+    validate_applies_from = from_tomorrow
+
+
+class AppliesFromForm(FlaskForm):
+    """The day a change of turns applies from: sessions before it keep their hosts and leads."""
+
+    applies_from = applies_from_field(_l("The turns change from"))
+    validate_applies_from = from_tomorrow
+
+
+class JoinGroupsForm(AppliesFromForm):
+    """An administrator brings a region into chosen groups at once, with turns from a day on."""
+
+    groups = CheckboxListField(_l("Groups the region joins"), validate_choice=False)
+    applies_from = applies_from_field(_l("The region takes turns from"))
+
+    def validate_groups(self, field: Any) -> None:
+        if not field.data:
+            raise ValidationError(_l("Choose at least one group."))
+        known = {value for value, _label in field.choices or []}
+        if any(slug not in known for slug in field.data):
+            raise ValidationError(_l("Choose among the groups listed."))

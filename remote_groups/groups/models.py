@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from remote_groups.extensions import db
 from remote_groups.groups.schedule import WeeklySchedule
-from remote_groups.i18n import LocalizedText, pick_localized
+from remote_groups.i18n import SUPPORTED, LocalizedText, pick_localized
 from remote_groups.regions.models import Region, User
 from remote_groups.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 
@@ -37,12 +37,23 @@ class SessionStatus(LabelledEnum):
     cancelled = "cancelled", _l("Cancelled")
 
 
+class Publication(LabelledEnum):
+    """Whether the public sees a group. A new group is a draft: its coordinators fill in and
+    check it (they see it with a banner) before anyone can find, apply to, subscribe to or be
+    reminded of it. Publishing, and going back to draft, are their own confirmed actions."""
+
+    draft = "draft", _l("Draft")
+    published = "published", _l("Published")
+
+
 class RotationPolicy(LabelledEnum):
     round_robin = "round_robin", _l("In turn, session by session")
     week_parity = "week_parity", _l("Fixed weeks (by week number)")
 
 
 MAX_DURATION_MINUTES = 8 * 60
+# A group's texts written per language (``title_fi``, ``title_sv``, …).
+TRANSLATED_TEXTS = ("title", "description", "audience")
 
 
 class GroupRegion(db.Model):
@@ -149,6 +160,9 @@ class RemoteGroup(db.Model):
     capacity: Mapped[int | None] = mapped_column()
     application_opens: Mapped[date | None] = mapped_column()
     application_closes: Mapped[date | None] = mapped_column()
+    publication: Mapped[Publication] = mapped_column(
+        enum_column(Publication, "publication"), default=Publication.draft
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -187,6 +201,24 @@ class RemoteGroup(db.Model):
             region_id == self.owner_region_id
             or any(p.region_id == region_id for p in self.participations)
         )
+
+    @property
+    def published(self) -> bool:
+        return self.publication == Publication.published
+
+    def missing_languages(self) -> list[str]:
+        """The languages (fi, sv, en) lacking a title, description or audience that another
+        language has: pages in them fall back to that one (a Swedish reader gets Finnish),
+        so staff are told and readers see the fallback marked."""
+        return [
+            code
+            for code in SUPPORTED
+            if any(
+                not getattr(self, f"{name}_{code}")
+                and any(getattr(self, f"{name}_{other}") for other in SUPPORTED)
+                for name in TRANSLATED_TEXTS
+            )
+        ]
 
     def title(self, locale: str) -> LocalizedText:
         return pick_localized(

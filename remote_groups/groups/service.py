@@ -20,6 +20,7 @@ from remote_groups.formatting import date_full, wall_clock
 from remote_groups.groups.models import (
     GroupInvitation,
     GroupKind,
+    Publication,
     RemoteGroup,
     RotationPolicy,
     Session,
@@ -33,7 +34,8 @@ from remote_groups.groups.schedule import (
     occurrences,
     skips,
 )
-from remote_groups.outbox.queue import withdraw_pending_notices
+from remote_groups.outbox.models import MessageKind
+from remote_groups.outbox.queue import withdraw_held, withdraw_pending_notices
 from remote_groups.regions.models import Region, User
 from remote_groups.regions.permissions import can_change_group_structure, can_own_new_group
 from remote_groups.service import ServiceError
@@ -52,6 +54,43 @@ GROUP_FIELDS = (
 # The fields of a group that only its owner region decides (``can_change_group_structure``),
 # named as in ``GroupForm`` and the API.
 STRUCTURE_FIELDS = ("kind", "meeting_url", "regions", "owner_region")
+
+
+@dataclass(frozen=True)
+class TurnChange:
+    """One session whose host a plan changes: from which region to which, and the lead
+    facilitator who no longer leads it (they came from the region that gave the turn up)."""
+
+    session: Session
+    before: Region | None
+    after: Region | None
+    lead_dropped: User | None
+
+
+def regions_touched(changes: list[TurnChange]) -> dict[int, Region]:
+    """The regions that give up or get a turn in ``changes`` (id → region): whose
+    coordinators hear of them, and whom the preview names."""
+    return {r.id: r for c in changes for r in (c.before, c.after) if r is not None}
+
+
+# A change to turns applies, unless the coordinator chooses otherwise, after the next two
+# weeks: those were announced (the "your turn next week" mail, published feeds).
+TURN_NOTICE_DAYS = 14
+
+
+def suggested_effective_day(today: date) -> date:
+    """The day a change of turns applies from unless the coordinator chooses another."""
+    return today + timedelta(days=TURN_NOTICE_DAYS)
+
+
+def who_is_told(changes: list[TurnChange]) -> dict[str, Any]:
+    """Whom a preview of ``changes`` names as told (the mails of ``events.turns_moved``): each
+    lead facilitator who no longer leads a session, and the coordinators of every region that
+    gives up or gets a turn."""
+    return {
+        "leads": [c.lead_dropped for c in changes if c.lead_dropped is not None],
+        "regions": regions_touched(changes),
+    }
 
 
 class NotAllowed(ServiceError):
@@ -100,8 +139,10 @@ def save_group(
     regions: list[Region],
     owner: Region,
     now: datetime | None = None,
+    effective_from: datetime | None = None,
 ) -> RemoteGroup:
-    """Create or update a group from validated values, then bring its sessions up to date."""
+    """Create or update a group from validated values, then bring its sessions up to date.
+    Turns move only in sessions from ``effective_from`` on, if given (``regenerate_sessions``)."""
     if not regions:
         raise ServiceError(_l("Choose at least one region."), field="regions")
     slug_owner = db.session.scalar(select(RemoteGroup).where(RemoteGroup.slug == values["slug"]))
@@ -120,7 +161,7 @@ def save_group(
     group.owner_region_id = owner.id
     group.set_regions(regions)
     db.session.flush()
-    regenerate_sessions(group, now)
+    regenerate_sessions(group, now, effective_from)
     db.session.flush()
     return group
 
@@ -175,6 +216,7 @@ def save_group_as(
     region_slugs: list[str],
     owner_slug: str | None,
     now: datetime | None = None,
+    effective_from: datetime | None = None,
 ) -> RemoteGroup:
     """Create or edit a group as ``user`` asked, within their authority: what the staff form
     and the API call (``save_group`` itself trusts its caller).
@@ -198,7 +240,7 @@ def save_group_as(
                 _l("Only the coordinators of the organizing region can change this."),
                 field=changed[0],
             )
-        return save_group(group, values, group.regions, group.owner_region, now)
+        return save_group(group, values, group.regions, group.owner_region, now, effective_from)
     regions = regions_by_slug(region_slugs)
     owner = regions_by_slug([owner_slug])[0]
     if group is None and not can_own_new_group(user, owner.id):
@@ -217,7 +259,7 @@ def save_group_as(
             field="owner_region",
         )
     invited = [r for r in regions if r not in taking_part]
-    saved = save_group(group, values, taking_part, owner, now)
+    saved = save_group(group, values, taking_part, owner, now, effective_from)
     _invite(saved, invited, user, now)
     return saved
 
@@ -271,8 +313,46 @@ def answer_invitation(
     db.session.flush()
 
 
-def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> RegenerationReport:
-    """Bring future sessions in line with the weekly schedule.
+def groups_to_join(region: Region, today: date) -> list[RemoteGroup]:
+    """The groups still running (term not ended) that ``region`` does not take part in: those
+    an administrator can bring a new region into, in one step."""
+    query = (
+        select(RemoteGroup)
+        .where(RemoteGroup.term_end >= today)
+        .options(selectinload(RemoteGroup.participations))
+        .order_by(RemoteGroup.term_start, RemoteGroup.id)
+    )
+    return [g for g in db.session.scalars(query) if not g.takes_part(region.id)]
+
+
+def join_groups(
+    region: Region,
+    groups: list[RemoteGroup],
+    effective_from: datetime,
+    now: datetime | None = None,
+) -> None:
+    """Bring ``region`` into each of ``groups`` (an administrator's step for a new region):
+    it joins the end of each one's turn order, a pending invitation of it is answered as
+    accepted, and each group's turns are planned again from ``effective_from`` on, so the
+    sessions before it keep their hosts and leads (``events.sessions_changed``)."""
+    now = now or utcnow()
+    for group in groups:
+        if group.takes_part(region.id):
+            continue
+        for invitation in group.pending_invitations:
+            if invitation.region_id == region.id:
+                invitation.answered_at, invitation.accepted = now, True
+        group.set_regions([*group.regions, region])
+        db.session.flush()
+        events.sessions_changed.send(group, now=now, effective_from=effective_from)
+    db.session.flush()
+
+
+def regenerate_sessions(
+    group: RemoteGroup, now: datetime | None = None, effective_from: datetime | None = None
+) -> RegenerationReport:
+    """Bring future sessions in line with the weekly schedule, then have the turns planned
+    again: from ``effective_from`` on, if given (sessions before it keep their hosts).
 
     Past sessions and sessions kept by hand (locked or edited by a coordinator) are never
     touched. A future session whose date left the schedule is cancelled rather than deleted,
@@ -330,7 +410,8 @@ def regenerate_sessions(group: RemoteGroup, now: datetime | None = None) -> Rege
             session.sequence += 1
             report.removed.append(day)
 
-    events.sessions_changed.send(group, now=now)  # rotation plans the turns again
+    # rotation plans the turns again
+    events.sessions_changed.send(group, now=now, effective_from=effective_from)
     return report
 
 
@@ -393,10 +474,12 @@ def cancel_session(session: Session, reason: str, now: datetime | None = None) -
     session.edited_at = now
     session.sequence += 1
     withdraw_pending_notices(session.id)
+    events.session_cancelled.send(session, now=now)
 
 
 def restore_session(session: Session, now: datetime | None = None) -> None:
-    """Undo a cancellation."""
+    """Undo a cancellation. Within the undo window its cancellation mail, still held, is taken
+    back: nobody hears of a cancellation that was undone."""
     now = now or utcnow()
     if session.ends_at <= now:
         raise ServiceError(_l("A session that has already taken place cannot be changed."))
@@ -406,6 +489,7 @@ def restore_session(session: Session, now: datetime | None = None) -> None:
     session.cancel_reason = None
     session.edited_at = now
     session.sequence += 1
+    withdraw_held(now, session_id=session.id, kinds=[MessageKind.cancellation])
 
 
 @dataclass(frozen=True)
@@ -440,7 +524,11 @@ def upcoming_schedule(
     return entries[:limit] if limit else entries
 
 
-def groups_for_listing(kind: str | None = None, language: str | None = None) -> list[RemoteGroup]:
+def groups_for_listing(
+    kind: str | None = None, language: str | None = None, *, include_drafts: bool = False
+) -> list[RemoteGroup]:
+    """The published groups (every public list and the API), or with ``include_drafts`` the
+    drafts too (staff pages, which filter by permission themselves)."""
     # Who takes part is read for every group (permissions, the list's region names): loaded
     # in one more query, not one per group.
     query = (
@@ -448,6 +536,8 @@ def groups_for_listing(kind: str | None = None, language: str | None = None) -> 
         .options(selectinload(RemoteGroup.participations))
         .order_by(RemoteGroup.term_start, RemoteGroup.slug)
     )
+    if not include_drafts:
+        query = query.where(RemoteGroup.publication == Publication.published)
     if kind:
         query = query.where(RemoteGroup.kind == GroupKind(kind))
     if language:
@@ -457,3 +547,19 @@ def groups_for_listing(kind: str | None = None, language: str | None = None) -> 
 
 def group_by_slug(slug: str) -> RemoteGroup | None:
     return db.session.scalar(select(RemoteGroup).where(RemoteGroup.slug == slug))
+
+
+def set_publication(group: RemoteGroup, publication: Publication) -> None:
+    """Publish a draft or take a published group back to draft. Its feed's version follows
+    ``updated_at``; a draft's public pages, feed and client mail stop (each public surface
+    asks ``RemoteGroup.published``). Asking for the state it is in is refused, so a second
+    press of the button says so instead of silently doing nothing."""
+    if group.publication == publication:
+        raise ServiceError(
+            _l("The group is already public.")
+            if publication == Publication.published
+            else _l("The group is already a draft.")
+        )
+    group.publication = publication
+    group.updated_at = utcnow()
+    db.session.flush()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from contextlib import nullcontext
+from datetime import datetime, time
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -16,26 +19,49 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from remote_groups import events
 from remote_groups.extensions import db
-from remote_groups.formatting import current_locale
+from remote_groups.formatting import (
+    HELSINKI,
+    current_locale,
+    date_full,
+    language_name,
+    today_in_helsinki,
+)
 from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.groups import service
-from remote_groups.groups.forms import CancelSessionForm, GroupForm, SessionForm
-from remote_groups.groups.models import GroupInvitation, GroupKind, RemoteGroup, Session
+from remote_groups.groups.forms import (
+    AppliesFromForm,
+    CancelSessionForm,
+    GroupEditForm,
+    JoinGroupsForm,
+    SessionForm,
+)
+from remote_groups.groups.models import (
+    GroupInvitation,
+    GroupKind,
+    Publication,
+    RemoteGroup,
+    Session,
+)
 from remote_groups.i18n import LANGUAGE_COOKIE, SUPPORTED
 from remote_groups.regions import service as region_service
-from remote_groups.regions.models import Role, User
+from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import (
     can_answer_invitation,
     can_change_group_structure,
     can_create_groups,
     can_edit_group,
     can_edit_session,
+    can_publish_group,
     can_review_applications,
+    can_see_group,
     found,
     require,
     roles_required,
@@ -52,6 +78,20 @@ def load_group_or_404(
 ) -> RemoteGroup:
     """The group a URL names (else 404) that the logged-in user ``can`` act on (else 403)."""
     return found(service.group_by_slug(slug), can)
+
+
+def load_visible_group_or_404(slug: str) -> RemoteGroup:
+    """A group's public pages: a published group, or a draft for the staff who edit it (they
+    check it before it is public); for anyone else a draft does not exist (404)."""
+    group = service.group_by_slug(slug)
+    return found(group if group is not None and can_see_group(current_user, group) else None)
+
+
+def load_public_group_or_404(slug: str) -> RemoteGroup:
+    """A published group, for what clients do with one (apply, subscribe): nobody, staff
+    included, acts on a draft as a client would, so a draft sends no client mail."""
+    group = service.group_by_slug(slug)
+    return found(group if group is not None and group.published else None)
 
 
 def load_session_or_404(
@@ -97,7 +137,7 @@ def group_list() -> ResponseReturnValue:
 
 @public_bp.get("/groups/<slug>")
 def group_page(slug: str) -> ResponseReturnValue:
-    group = load_group_or_404(slug)
+    group = load_visible_group_or_404(slug)
     now = utcnow()
     return render_template(
         "groups/detail.html",
@@ -107,6 +147,7 @@ def group_page(slug: str) -> ResponseReturnValue:
         ),
         today=now.astimezone(group.zone).date(),  # the day in Helsinki, as the form judges it
         can_edit=current_user.is_authenticated and can_edit_group(current_user, group),
+        can_publish=current_user.is_authenticated and can_publish_group(current_user, group),
         can_review=current_user.is_authenticated
         and group.kind == GroupKind.closed
         and can_review_applications(current_user, group),
@@ -116,29 +157,151 @@ def group_page(slug: str) -> ResponseReturnValue:
 # --- staff ---------------------------------------------------------------------------------
 
 
-def _form_values(form: GroupForm) -> dict[str, Any]:
+def _form_values(form: GroupEditForm) -> dict[str, Any]:
     return {name: form[name].data for name in service.GROUP_FIELDS}
 
 
-def _save_group_from_form(form: GroupForm, group: RemoteGroup | None) -> RemoteGroup | int:
-    """Save when the form is valid, else the status to answer with: a refusal's message goes
-    beside its field (403 for one of authority, 422 for the rest)."""
+class TurnPreview(NamedTuple):
+    """What saving the form would do to the turns, found by saving it in a transaction that is
+    then rolled back: the sessions whose host changes, whom that tells, and the first sessions
+    from today with their hosts."""
+
+    changes: list[service.TurnChange]
+    told: dict[str, Any]
+    first_sessions: list[Session]
+
+
+FIRST_SESSIONS_SHOWN = 8
+
+
+def _save_group_from_form(
+    form: GroupEditForm, group: RemoteGroup | None, effective_from: datetime | None = None
+) -> tuple[RemoteGroup | int, list[service.TurnChange]]:
+    """Save in the open transaction (the caller commits or rolls back) when the form is
+    valid, with the turns that saving moves; else the status to answer with, a refusal's
+    message beside its field (403 for one of authority, 422 for the rest)."""
     if not form.validate_on_submit():
-        return 422 if form.errors else 200
+        return 422 if form.errors else 200, []
+    current = [r.slug for r in group.regions] if group is not None else []
+    regions = form.turn_order.ordered(form.regions.data, current)
+    moved: list[service.TurnChange] = []
+
+    def collect(_group: RemoteGroup, *, changes: list[service.TurnChange]) -> None:
+        moved.extend(changes)
+
+    # Only this group's announcements: the signal is shared by every request. (A new group's
+    # first hosts are not news: nothing is announced for it.)
+    listening = events.turns_moved.connected_to(collect, sender=group) if group else nullcontext()
     try:
-        saved = service.save_group_as(
-            current_user, group, _form_values(form), form.regions.data, form.owner_region.data
-        )
-        db.session.commit()
+        with listening:
+            saved = service.save_group_as(
+                current_user, group, _form_values(form), regions, form.owner_region.data,
+                effective_from=effective_from,
+            )  # fmt: skip
     except service.ServiceError as error:
         db.session.rollback()
         form[error.field or "slug"].errors = [*form[error.field or "slug"].errors, error.message]
-        return 403 if isinstance(error, service.NotAllowed) else 422
-    return saved
+        return 403 if isinstance(error, service.NotAllowed) else 422, []
+    return saved, moved
+
+
+def _effective_from(form: GroupEditForm, group: RemoteGroup | None) -> datetime | None:
+    """The chosen "turns change from" day, as the first instant of it in the group's zone."""
+    day = form.applies_from.data
+    if day is None or form.applies_from.errors:
+        return None
+    return datetime.combine(day, time(0), tzinfo=group.zone if group else HELSINKI)
+
+
+def _turn_preview(saved: RemoteGroup, moved: list[service.TurnChange]) -> TurnPreview:
+    now = utcnow()
+    upcoming = sorted(
+        (s for s in saved.sessions if not s.cancelled and s.starts_at > now),
+        key=lambda s: s.starts_at,
+    )
+    return TurnPreview(moved, service.who_is_told(moved), upcoming[:FIRST_SESSIONS_SHOWN])
+
+
+def _submit_group_form(form: GroupEditForm, group: RemoteGroup | None) -> ResponseReturnValue:
+    """Save the group form, unless saving would move turns already given and the coordinator
+    has not yet chosen from which day: then nothing is saved and the form comes back with a
+    preview (sessions by date, host before and after, who is told) and an "applies from" day,
+    suggested after the sessions already announced. The "preview" button shows it at any
+    time, even for a new group; "apply" saves with the day chosen. Whatever a preview
+    computed is rolled back."""
+    action = request.form.get("turns")
+    suggested = service.suggested_effective_day(today_in_helsinki())
+    if action == "preview" and form.applies_from.data is None:
+        form.applies_from.data = suggested
+    if action == "apply" and form.applies_from.data is None:
+        form.validate_on_submit()
+        form.applies_from.errors = [*form.applies_from.errors, _("Choose a day.")]
+        return _render_group_form(form, group, 422)
+    result, moved = _save_group_from_form(form, group, _effective_from(form, group))
+    if not isinstance(result, RemoteGroup):
+        return _render_group_form(form, group, result)
+    if action is None and moved:
+        # Saving would move turns: nothing is saved; the preview shows what saving does
+        # from the suggested day, not from today.
+        db.session.rollback()
+        form.applies_from.data = suggested
+        result, moved = _save_group_from_form(form, group, _effective_from(form, group))
+        if not isinstance(result, RemoteGroup):
+            return _render_group_form(form, group, result)
+        action = "preview"
+    if action == "preview":
+        page = _render_group_form(form, group, 200, preview=_turn_preview(result, moved))
+        db.session.rollback()  # the preview saved in the transaction; a look changes nothing
+        return page
+    db.session.commit()
+    if group is None:
+        # A new group is a draft (``Publication``), published on its own page.
+        flash(
+            _(
+                "The group was created as a draft with %(count)d sessions. Only staff see it"
+                " until it is published.",
+                count=len(result.sessions),
+            )
+        )
+    elif moved:
+        day = date_full(form.applies_from.data)
+        flash(_("Saved. The turns change from %(day)s; those they concern are told.", day=day))
+    else:
+        flash(_("Changes saved. Future sessions follow the new schedule."))
+    warn_of_missing_texts(result)
+    return redirect(url_for("groups.group_page", slug=result.slug))
+
+
+def warn_of_missing_texts(group: RemoteGroup) -> None:
+    """Saved with a language's texts missing: say which, since its pages show another
+    language's text instead (marked for the reader, but a Swedish reader gets Finnish)."""
+    missing = group.missing_languages()
+    if missing:
+        flash(
+            _(
+                "Some texts are missing in: %(languages)s. Pages in these languages show the"
+                " text in another language until you add them.",
+                languages=", ".join(language_name(code) for code in missing),
+            ),
+            "warning",
+        )
+
+
+# The marker of a language whose texts a group lacks, on its staff pages.
+MISSING_TEXTS = {
+    "fi": _l("Finnish text missing"),
+    "sv": _l("Swedish text missing"),
+    "en": _l("English text missing"),
+}
+
+
+@staff_groups_bp.app_template_global()
+def missing_text_label(code: str) -> str:
+    return str(MISSING_TEXTS[code])
 
 
 def _render_group_form(
-    form: GroupForm, group: RemoteGroup | None, status: int
+    form: GroupEditForm, group: RemoteGroup | None, status: int, preview: TurnPreview | None = None
 ) -> ResponseReturnValue:
     """The group form. Fields the user may not change are shown disabled (a browser does not
     send them; ``_sent_with_structure`` puts the group's own values back)."""
@@ -153,6 +316,7 @@ def _render_group_form(
         group=group,
         structure_locked=locked,
         show_owner=show_owner,
+        preview=preview,
     ), status
 
 
@@ -171,15 +335,13 @@ def _sent_with_structure(group: RemoteGroup) -> MultiDict[str, Any]:
 @roles_required(Role.admin, Role.coordinator)
 def new_group() -> ResponseReturnValue:
     require(can_create_groups(current_user))
-    form = GroupForm(region_choices=region_service.region_choices(current_locale()))
-    if request.method == "GET" and current_user.region:
-        form.regions.data = [current_user.region.slug]
-        form.owner_region.data = current_user.region.slug
-    result = _save_group_from_form(form, None)
-    if isinstance(result, RemoteGroup):
-        flash(_("The group was created with %(count)d sessions.", count=len(result.sessions)))
-        return redirect(url_for("groups.group_page", slug=result.slug))
-    return _render_group_form(form, None, result)
+    form = GroupEditForm(region_choices=region_service.region_choices(current_locale()))
+    if request.method == "GET":
+        if current_user.region:
+            form.regions.data = [current_user.region.slug]
+            form.owner_region.data = current_user.region.slug
+        return _render_group_form(form, None, 200)
+    return _submit_group_form(form, None)
 
 
 @staff_groups_bp.route("/groups/<slug>/edit", methods=["GET", "POST"])
@@ -191,19 +353,17 @@ def edit_group(slug: str) -> ResponseReturnValue:
     # who may not change it: their form shows it disabled).
     choices = region_service.region_choices(current_locale())
     if request.method == "GET":
-        form = GroupForm(obj=group, region_choices=choices)
+        form = GroupEditForm(obj=group, region_choices=choices)
         for name, value in service.current_structure(group).items():
             form[name].data = value
         form.rotation_policy.data = group.rotation_policy.value
-    elif can_change_group_structure(current_user, group):
-        form = GroupForm(region_choices=choices)
+        form.turn_order.data = {r.slug: place for place, r in enumerate(group.regions, 1)}
+        return _render_group_form(form, group, 200)
+    if can_change_group_structure(current_user, group):
+        form = GroupEditForm(region_choices=choices)
     else:
-        form = GroupForm(formdata=_sent_with_structure(group), region_choices=choices)
-    result = _save_group_from_form(form, group)
-    if isinstance(result, RemoteGroup):
-        flash(_("Changes saved. Future sessions follow the new schedule."))
-        return redirect(url_for("groups.group_page", slug=result.slug))
-    return _render_group_form(form, group, result)
+        form = GroupEditForm(formdata=_sent_with_structure(group), region_choices=choices)
+    return _submit_group_form(form, group)
 
 
 @staff_groups_bp.get("/invitations")
@@ -318,20 +478,160 @@ def restore_session(session_id: int) -> ResponseReturnValue:
     return redirect(url_for("groups.group_page", slug=session.group.slug))
 
 
-@staff_groups_bp.post("/groups/<slug>/regenerate")
+def _schedule_report(report: service.RegenerationReport) -> str:
+    return _(
+        "Schedule updated: %(created)d new, %(moved)d moved, %(removed)d removed, "
+        "%(kept)d kept as they were.",
+        created=len(report.created),
+        moved=len(report.moved),
+        removed=len(report.removed),
+        kept=len(report.kept),
+    )
+
+
+@staff_groups_bp.route("/groups/<slug>/regenerate", methods=["GET", "POST"])
 @roles_required(Role.admin, Role.coordinator)
 def regenerate(slug: str) -> ResponseReturnValue:
+    """Bring the sessions in line with the weekly schedule (new holidays, a changed term).
+    That can move turns, so first a look: the sessions added, moved and removed, and every
+    session whose host would change from the day chosen (suggested: after the next two
+    weeks), with who is told; then the same, done."""
     group = load_group_or_404(slug, can=can_edit_group)
-    require_confirmation()
-    commit_or_flash_error(
-        lambda: service.regenerate_sessions(group),
-        lambda report: _(
-            "Schedule updated: %(created)d new, %(moved)d moved, %(removed)d removed, "
-            "%(kept)d kept as they were.",
-            created=len(report.created),
-            moved=len(report.moved),
-            removed=len(report.removed),
-            kept=len(report.kept),
-        ),
+    if request.method == "POST":
+        require_confirmation()
+    suggested = service.suggested_effective_day(today_in_helsinki())
+    source = request.form if request.method == "POST" else request.args
+    asked = MultiDict(source)
+    asked.setdefault("applies_from", suggested.isoformat())
+    form = AppliesFromForm(formdata=asked, meta={"csrf": False})
+    valid = form.validate()
+    effective_from = (
+        datetime.combine(form.applies_from.data, time(0), tzinfo=group.zone) if valid else None
     )
-    return redirect(url_for("groups.group_page", slug=group.slug))
+    if request.method == "POST" and effective_from is not None:
+        commit_or_flash_error(
+            lambda: service.regenerate_sessions(group, effective_from=effective_from),
+            _schedule_report,
+        )
+        return redirect(url_for("groups.group_page", slug=group.slug))
+    moved: list[service.TurnChange] = []
+    report = service.RegenerationReport()
+    if effective_from is not None:
+        try:
+            with events.turns_moved.connected_to(
+                lambda _group, changes: moved.extend(changes), sender=group
+            ):
+                report = service.regenerate_sessions(group, effective_from=effective_from)
+        except service.ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            return redirect(url_for("groups.group_page", slug=group.slug))
+    page = render_template(
+        "groups/regenerate.html",
+        group=group,
+        form=form,
+        report=report,
+        changes=moved,
+        told=service.who_is_told(moved),
+        confirm_form=ConfirmForm(),  # the look's form has no token; updating needs one
+    )
+    db.session.rollback()  # the look updated the rows in the transaction; it changes nothing
+    return page, 422 if form.errors else 200
+
+
+# --- a region joins groups ----------------------------------------------------------------
+
+
+@staff_groups_bp.route("/regions/<slug>/groups", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def join_groups(slug: str) -> ResponseReturnValue:
+    """An administrator brings a region (typically a new one) into the groups they choose in
+    one step, instead of editing each group: first a look at every session whose host would
+    change, group by group, and who would be told, from the day chosen; then the same, done."""
+    region = found(db.session.scalar(select(Region).where(Region.slug == slug)))
+    open_groups = service.groups_to_join(region, today_in_helsinki())
+    choices = [(g.slug, g.title(current_locale()).text) for g in open_groups]
+    if request.method == "POST":
+        require_confirmation()
+        form = JoinGroupsForm()
+        form.groups.choices = choices
+        valid = form.validate_on_submit()
+    else:  # a look is a plain GET form: no token, nothing changes
+        asked = MultiDict(request.args)
+        suggested = service.suggested_effective_day(today_in_helsinki())
+        asked.setdefault("applies_from", suggested.isoformat())
+        form = JoinGroupsForm(formdata=asked, meta={"csrf": False})
+        form.groups.choices = choices
+        valid = bool(request.args.getlist("groups")) and form.validate()
+        if not request.args.getlist("groups"):
+            form.groups.errors = []  # the first look: nothing chosen yet is no mistake
+    chosen = [g for g in open_groups if g.slug in (form.groups.data or [])] if valid else []
+    effective_from = (
+        datetime.combine(form.applies_from.data, time(0), tzinfo=HELSINKI) if valid else None
+    )
+    if request.method == "POST" and effective_from is not None:
+        region_name = region.name(current_locale()).text
+        commit_or_flash_error(
+            lambda: service.join_groups(region, chosen, effective_from),
+            _("%(region)s now takes part in the groups chosen.", region=region_name),
+        )
+        return redirect(url_for("staff.regions"))
+    moved: list[tuple[RemoteGroup, list[service.TurnChange]]] = []
+    if effective_from is not None:
+        for group in chosen:
+            found_here: list[service.TurnChange] = []
+            with events.turns_moved.connected_to(
+                lambda _group, changes, into=found_here: into.extend(changes), sender=group
+            ):
+                service.join_groups(region, [group], effective_from)
+            moved.append((group, found_here))
+    every_change = [change for _group, changes in moved for change in changes]
+    page = render_template(
+        "groups/join_groups.html",
+        region=region,
+        form=form,
+        moved=moved,
+        told=service.who_is_told(every_change),
+        looked=effective_from is not None,
+        confirm_form=ConfirmForm(),  # the look's form has no token; joining needs one
+    )
+    db.session.rollback()  # the preview joined in the transaction; a look changes nothing
+    return page, 422 if form.errors else 200
+
+
+# --- publication: a draft is made public, or taken back, on a page that says what follows --
+
+
+def _publication_page(slug: str, publication: Publication) -> ResponseReturnValue:
+    """Ask first (GET: what changes, and which texts are missing), then do it (POST)."""
+    group = load_group_or_404(slug, can=can_publish_group)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        done = (
+            _("The group is public now.")
+            if publication == Publication.published
+            else _("The group is a draft again. Only staff see it.")
+        )
+        commit_or_flash_error(lambda: service.set_publication(group, publication), done)
+        return redirect(url_for("groups.group_page", slug=group.slug))
+    if request.method == "POST":
+        abort(400)
+    return render_template(
+        "groups/publication.html",
+        group=group,
+        form=form,
+        publishing=publication == Publication.published,
+        missing=[language_name(code) for code in group.missing_languages()],
+    )
+
+
+@staff_groups_bp.route("/groups/<slug>/publish", methods=["GET", "POST"])
+@roles_required(Role.admin, Role.coordinator)
+def publish_group(slug: str) -> ResponseReturnValue:
+    return _publication_page(slug, Publication.published)
+
+
+@staff_groups_bp.route("/groups/<slug>/unpublish", methods=["GET", "POST"])
+@roles_required(Role.admin, Role.coordinator)
+def unpublish_group(slug: str) -> ResponseReturnValue:
+    return _publication_page(slug, Publication.draft)

@@ -12,39 +12,54 @@ from remote_groups.applications.models import Application
 from remote_groups.applications.service.applying import status_url
 from remote_groups.notifications.sweep import INVITE_AHEAD, Recipient, invite
 from remote_groups.outbox.models import MessageKind
-from remote_groups.outbox.queue import enqueue, render_message
+from remote_groups.outbox.queue import RenderedMessage, enqueue, render_message
 
 
 @events.application_changed.connect
 def tell_applicant(
-    application: Application, *, kind: str, version: str = "", context: dict[str, Any]
+    application: Application,
+    *,
+    kind: str,
+    version: str = "",
+    held_until: datetime | None = None,
+    context: dict[str, Any],
 ) -> None:
     """The message ``application_<kind>`` to the applicant, once per ``version`` (the kind
-    itself when empty)."""
+    itself when empty), held until ``held_until`` when given (the undo window)."""
     message_kind = MessageKind(f"application_{kind}")
-    message = render_message(
-        message_kind.value,
+    enqueue(
+        kind=message_kind,
+        key=f"{application.id}:{version or kind}",
+        recipient=application.email,
+        language=application.language,
+        message=applicant_message(application, kind, context),
+        application_id=application.id,
+        held_until=held_until,
+    )
+
+
+def applicant_message(
+    application: Application, kind: str, context: dict[str, Any]
+) -> RenderedMessage:
+    """The mail ``application_<kind>`` as the applicant reads it, in their language: what
+    :func:`tell_applicant` queues and what the send page shows before it is sent."""
+    return render_message(
+        MessageKind(f"application_{kind}").value,
         application.language,
         application=application,
         group=application.group,
         status_url=status_url(application),
         **context,
     )
-    enqueue(
-        kind=message_kind,
-        key=f"{application.id}:{version or kind}",
-        recipient=application.email,
-        language=application.language,
-        message=message,
-        application_id=application.id,
-    )
 
 
 @events.participant_accepted.connect
-def invite_to_next_sessions(application: Application, *, now: datetime) -> None:
-    """Calendar invitations for the sessions of the coming week go out at once; the sweep
-    sends the rest a week ahead of each session."""
+def invite_to_next_sessions(
+    application: Application, *, now: datetime, held_until: datetime | None = None
+) -> None:
+    """Calendar invitations for the sessions of the coming week go out with the acceptance
+    (held with it); the sweep sends the rest a week ahead of each session."""
     person = Recipient.participant(application)
     for session in application.group.sessions:
         if not session.cancelled and now < session.starts_at <= now + INVITE_AHEAD:
-            invite(session, person)
+            invite(session, person, held_until=held_until)

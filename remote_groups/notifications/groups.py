@@ -1,5 +1,6 @@
-"""Group news by mail: a session moved (to its facilitators), a region invited to take part
-(to its coordinators)."""
+"""Group news by mail: a session moved (to its facilitators), a session cancelled (to its
+participants, held for the undo window), a region invited to take part (to its
+coordinators)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from flask import url_for
 from remote_groups import events
 from remote_groups.groups.models import GroupInvitation, Session
 from remote_groups.notifications.staff import tell
+from remote_groups.notifications.sweep import (
+    invitation_history,
+    participants_of,
+    queue_invitation,
+)
 from remote_groups.outbox.models import MessageKind
+from remote_groups.outbox.queue import undo_window
 from remote_groups.regions.service import coordinators_of
 
 
@@ -27,6 +34,18 @@ def tell_coordinators_of_invitation(invitation: GroupInvitation) -> None:
             invitation=invitation,
             answer_url=url_for("staff_groups.invitations", _external=True),
         )
+
+
+@events.session_cancelled.connect
+def tell_participants_of_cancellation(session: Session, *, now: datetime) -> None:
+    """The participants who hold an invitation to a cancelled session get its calendar
+    cancellation at once, held for the undo window: restoring the session within it takes
+    the mail back (``groups.service.restore_session``), and nothing went out."""
+    held_until = now + undo_window()
+    history = invitation_history(session)
+    for person in participants_of(session.group_id, now):
+        sent = history.get(person.email.lower(), [])
+        queue_invitation(session, person, sent, held_until=held_until)
 
 
 @events.session_moved.connect

@@ -7,12 +7,12 @@ import hashlib
 
 from remote_groups import events
 from remote_groups.groups.models import RemoteGroup, Session
+from remote_groups.groups.service import TurnChange, regions_touched
 from remote_groups.notifications.staff import tell
 from remote_groups.outbox.models import MessageKind
 from remote_groups.regions.models import User
 from remote_groups.regions.service import coordinators_of
-from remote_groups.rotation.models import SwapRequest
-from remote_groups.rotation.service import TurnChange, regions_touched
+from remote_groups.rotation.models import Blackout, SwapRequest
 
 
 @events.lead_assigned.connect
@@ -33,12 +33,40 @@ def swap_proposed(swap: SwapRequest) -> None:
 
 
 @events.swap_answered.connect
-def swap_answered(swap: SwapRequest, *, affected: list[User]) -> None:
-    """Tell the asking region's coordinators and every facilitator whose turn changed."""
+def swap_answered(
+    swap: SwapRequest, *, affected: list[User], changes: list[TurnChange] | None = None
+) -> None:
+    """Tell the asking region's coordinators, whoever proposed the swap, and every facilitator
+    whose turn changed (a lead who no longer leads a session reads so)."""
     recipients = {p.id: p for p in coordinators_of(swap.from_region_id)}
+    if swap.proposed_by is not None and swap.proposed_by.active:
+        recipients[swap.proposed_by.id] = swap.proposed_by
     recipients.update({p.id: p for p in affected})
     for person in recipients.values():
-        tell(person, MessageKind.swap_answered, f"{swap.id}:{swap.status.value}", swap=swap)
+        tell(
+            person,
+            MessageKind.swap_answered,
+            f"{swap.id}:{swap.status.value}",
+            swap=swap,
+            changes=changes or [],
+        )
+
+
+@events.proposal_answered.connect
+def proposal_answered(proposal: Blackout | SwapRequest, *, approved: bool) -> None:
+    """Tell the facilitator who proposed dates or a swap what their coordinator answered."""
+    person = proposal.created_by if isinstance(proposal, Blackout) else proposal.proposed_by
+    if person is None or not person.active:
+        return
+    what = "blackout" if isinstance(proposal, Blackout) else "swap"
+    tell(
+        person,
+        MessageKind.proposal_answered,
+        f"{what}:{proposal.id}:{'approved' if approved else 'declined'}",
+        blackout=proposal if isinstance(proposal, Blackout) else None,
+        swap=proposal if isinstance(proposal, SwapRequest) else None,
+        approved=approved,
+    )
 
 
 @events.turns_moved.connect

@@ -13,12 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 
-from remote_groups.applications.models import Application, ApplicationStatus
+from remote_groups.applications.models import Application, ApplicationDecision, ApplicationStatus
 from remote_groups.calendar.service.invitations import UnusableMeetingLink, session_invitation
 from remote_groups.extensions import db
-from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
+from remote_groups.groups.models import (
+    GroupKind,
+    Publication,
+    RemoteGroup,
+    Session,
+    SessionStatus,
+)
 from remote_groups.outbox.models import MessageKind, OutboxMessage
 from remote_groups.outbox.queue import InvalidRecipient, enqueue, render_message
 from remote_groups.regions.models import User
@@ -67,14 +73,14 @@ def take_sweep_lock() -> bool:
     )
 
 
-def recipients_of(session: Session) -> list[Recipient]:
+def recipients_of(session: Session, now: datetime | None = None) -> list[Recipient]:
     """Who hears about a session: a course's participants or an open group's subscribers,
-    and the session's facilitators."""
+    and the session's facilitators. A draft group's clients hear nothing (its staff do)."""
     group = session.group
     people: list[Recipient] = []
-    if group.kind == GroupKind.closed:
-        people += participants_of(group.id)
-    else:
+    if group.published and group.kind == GroupKind.closed:
+        people += participants_of(group.id, now)
+    elif group.published:
         subscribed = db.session.scalars(
             select(Subscription)
             .where(
@@ -125,14 +131,26 @@ def _queue(
     return row is not None
 
 
-def participants_of(group_id: int) -> list[Recipient]:
-    """A course's participants, oldest application first (the same order on every database)."""
+def participants_of(group_id: int, now: datetime | None = None) -> list[Recipient]:
+    """A course's participants, oldest application first (the same order on every database):
+    those who have been told they are accepted. An acceptance not yet sent, or whose mail is
+    still in its undo window, brings no invitation or reminder before the acceptance itself."""
+    now = now or utcnow()
+    untold = (
+        select(ApplicationDecision.id)
+        .where(
+            ApplicationDecision.application_id == Application.id,
+            or_(ApplicationDecision.unsent.is_(True), ApplicationDecision.told_at > now),
+        )
+        .exists()
+    )
     accepted = db.session.scalars(
         select(Application)
         .where(
             Application.group_id == group_id,
             Application.status == ApplicationStatus.accepted,
             Application.anonymized_at.is_(None),
+            ~untold,
         )
         .order_by(Application.id)
     )
@@ -158,7 +176,12 @@ def invitation_history(session: Session) -> dict[str, list[str]]:
 
 
 def queue_invitation(
-    session: Session, person: Recipient, history: list[str], *, on_course: bool = True
+    session: Session,
+    person: Recipient,
+    history: list[str],
+    *,
+    on_course: bool = True,
+    held_until: datetime | None = None,
 ) -> bool:
     """Whatever this participant's calendar needs for the session, given what they were
     sent before (``history``, from :func:`invitation_history`):
@@ -172,6 +195,8 @@ def queue_invitation(
 
     The outbox key is the session, its SEQUENCE, and the number of cancellations sent
     before, so each of these is queued once however often the sweep runs.
+
+    ``held_until``: the message's undo window (an acceptance sent, a session cancelled).
 
     Raises :class:`UnusableMeetingLink` instead of queuing an invitation to a session whose
     group's meeting link calendars cannot carry; nothing is queued then.
@@ -206,19 +231,27 @@ def queue_invitation(
             calendar_method=method,
             session_id=session.id,
             application_id=person.application_id,
+            held_until=held_until,
         )
     except InvalidRecipient:
         return False
     return row is not None
 
 
-def invite(session: Session, person: Recipient) -> bool:
+def invite(session: Session, person: Recipient, held_until: datetime | None = None) -> bool:
     """An invitation to one session for a participant just accepted, unless one is due
-    anyway (the sweep then sends nothing more). Held back, and logged, while the group's
-    meeting link is unusable: the sweep sends it once the link is fixed."""
+    anyway (the sweep then sends nothing more); ``held_until``: with the acceptance's undo
+    window. Held back, and logged, while the group's meeting link is unusable: the sweep
+    sends it once the link is fixed. A draft course's invitations wait too, for the sweep
+    after it is published."""
+    if not session.group.published:
+        return False
     try:
         return queue_invitation(
-            session, person, invitation_history(session).get(person.email.lower(), [])
+            session,
+            person,
+            invitation_history(session).get(person.email.lower(), []),
+            held_until=held_until,
         )
     except UnusableMeetingLink as bad:
         _log_held_back(session, bad)
@@ -259,12 +292,18 @@ def _invitations(now: datetime) -> int:
     sessions = db.session.scalars(
         select(Session)
         .join(RemoteGroup, Session.group_id == RemoteGroup.id)
-        .where(RemoteGroup.kind == GroupKind.closed, Session.starts_at > now)
+        .where(
+            RemoteGroup.kind == GroupKind.closed,
+            RemoteGroup.publication == Publication.published,  # a draft mails no client
+            Session.starts_at > now,
+        )
         .order_by(Session.starts_at)
     )
     people_by_group: dict[int, list[Recipient]] = {}
     for session in sessions:
-        people = people_by_group.setdefault(session.group_id, participants_of(session.group_id))
+        people = people_by_group.setdefault(
+            session.group_id, participants_of(session.group_id, now)
+        )
         history = invitation_history(session)
         if not people and not history:
             continue
@@ -309,7 +348,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
         for hours in session.group.reminder_offsets:
             if session.starts_at - timedelta(hours=hours) > now:
                 continue
-            for person in recipients_of(session):
+            for person in recipients_of(session, now):
                 report.queued += _queue(
                     MessageKind.reminder,
                     f"{session.id}:{hours}:{session.sequence}",

@@ -1,5 +1,6 @@
 """The administrators' outbox page: counts by status, the messages that failed or wait for
-a retry (and sending one again), and the recent messages: to whom, what, when, how it went."""
+a retry (and sending one again), and the recent messages: to whom, what, when, how it went
+(a message still in its undo window says until when it is held)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def _outbox_page(code: int = 200) -> ResponseReturnValue:
         recent=recent,
         older=older,
         form=ConfirmForm(),
+        now=utcnow(),
     ), code
 
 

@@ -30,6 +30,7 @@ class MessageKind(LabelledEnum):
     lead_assigned = "lead_assigned", _l("You lead a session")
     swap_proposed = "swap_proposed", _l("Turn swap proposed")
     swap_answered = "swap_answered", _l("Turn swap answered")
+    proposal_answered = "proposal_answered", _l("Proposal answered")
     turn_moved = "turn_moved", _l("Your session went to another region")
     turns_changed = "turns_changed", _l("Turns changed")
     group_invitation = "group_invitation", _l("Invitation to a group")
@@ -77,6 +78,9 @@ class OutboxMessage(db.Model):
     unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
     # A reminder is useless after its session starts: the sender drops it after this time.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The undo window: the sender delivers nothing before this time, so the person who caused
+    # the message (a decision sent, a session cancelled) can still take it back.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.pending, index=True
     )
@@ -107,6 +111,14 @@ class OutboxMessage(db.Model):
         return self.redacted_at is None and (
             self.status == OutboxStatus.failed
             or (self.status == OutboxStatus.pending and self.attempts > 0)
+        )
+
+    def held(self, now: datetime) -> bool:
+        """Still in its undo window: waiting, and not to be sent before ``held_until``."""
+        return (
+            self.status == OutboxStatus.pending
+            and self.held_until is not None
+            and self.held_until > now
         )
 
     def __repr__(self) -> str:

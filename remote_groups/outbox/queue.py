@@ -6,15 +6,16 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from flask_babel import force_locale
 from markupsafe import Markup, escape
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from remote_groups.extensions import db
@@ -107,6 +108,43 @@ def withdraw_pending_notices(session_id: int) -> int:
     return result.rowcount
 
 
+def undo_window() -> timedelta:
+    """How long mail a person caused by a step they may regret (decisions sent, a session
+    cancelled) is held before it goes: ``MAIL_UNDO_MINUTES``."""
+    return timedelta(minutes=int(current_app.config.get("MAIL_UNDO_MINUTES", 10)))
+
+
+def withdraw_held(
+    now: datetime,
+    *,
+    application_ids: Iterable[int] = (),
+    session_id: int | None = None,
+    kinds: Iterable[MessageKind] = (),
+) -> int:
+    """Take back the messages still in their undo window (held past ``now``, never tried)
+    about these applications or this session, of these kinds (any kind when none is named).
+    They are deleted, not marked: nothing went out, and the same message queued again later
+    (a decision sent after all) must not find its key taken. Returns how many."""
+    about = []
+    if application_ids:
+        about.append(OutboxMessage.application_id.in_(list(application_ids)))
+    if session_id is not None:
+        about.append(OutboxMessage.session_id == session_id)
+    if not about:
+        return 0
+    query = delete(OutboxMessage).where(
+        or_(*about),
+        OutboxMessage.status == OutboxStatus.pending,
+        OutboxMessage.attempts == 0,
+        OutboxMessage.held_until > now,
+    )
+    kinds = list(kinds)
+    if kinds:
+        query = query.where(OutboxMessage.kind.in_(kinds))
+    result = db.session.execute(query.execution_options(synchronize_session=False))
+    return result.rowcount
+
+
 def new_message_id(base_url: str) -> str:
     """A new Message-ID (RFC 5322): a random UUID at the site's host, e.g.
     ``<3f2a…e91c@ryhmat.example.fi>``.
@@ -133,12 +171,15 @@ def enqueue(
     expires_at: datetime | None = None,
     session_id: int | None = None,
     application_id: int | None = None,
+    held_until: datetime | None = None,
 ) -> OutboxMessage | None:
     """Queue a message once per ``key``; a repeat with the same key is a no-op (returns None).
 
     ``session_id`` and ``application_id`` name the session and the application a message is
     about, whatever its kind: a changed session's waiting notices are withdrawn by the first,
     and the retention rule redacts a message with its application by the second.
+    ``held_until``: the end of the message's undo window; the sender delivers it no sooner
+    (:func:`withdraw_held` takes it back before then).
 
     Runs in a savepoint, so a concurrent twin that wins the unique key leaves the caller's
     transaction intact.
@@ -163,7 +204,10 @@ def enqueue(
         expires_at=expires_at,
         session_id=session_id,
         application_id=application_id,
+        held_until=held_until,
     )
+    if held_until is not None:
+        row.next_attempt_at = held_until
     try:
         with db.session.begin_nested():
             db.session.add(row)

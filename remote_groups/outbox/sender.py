@@ -195,14 +195,16 @@ def open_transport(config: dict[str, Any]) -> Iterator[Transport]:
 
 
 def claim_batch(now: datetime, limit: int) -> list[int]:
-    """Take up to ``limit`` due rows for this sender and commit the claim."""
+    """Take up to ``limit`` due rows for this sender and commit the claim. A message still
+    in its undo window (``held_until`` after ``now``) is not due, whatever its next attempt."""
     due = or_(
         OutboxMessage.status == OutboxStatus.pending,
         OutboxMessage.status == OutboxStatus.sending,  # a lease that ran out: its sender died
     )
+    not_held = or_(OutboxMessage.held_until.is_(None), OutboxMessage.held_until <= now)
     query = (
         select(OutboxMessage)
-        .where(due, OutboxMessage.next_attempt_at <= now)
+        .where(due, not_held, OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )

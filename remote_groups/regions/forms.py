@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -15,6 +15,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from remote_groups.formatting import language_choices
 from remote_groups.forms import REQUIRED, SLUG_PATTERN, email_field
 from remote_groups.regions.models import Role
 from remote_groups.regions.passwords import password_problem
@@ -25,7 +26,22 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
 
 
-class RegionForm(FlaskForm):
+class RegionSettingsForm(FlaskForm):
+    """What a region's own coordinators choose about how its staff work."""
+
+    facilitators_act_directly = BooleanField(
+        _l("Facilitators act directly"),
+        description=_l(
+            "The region's facilitators mark the dates it cannot host and offer its sessions to "
+            "other regions themselves. Otherwise what they propose waits for a coordinator's "
+            "approval."
+        ),
+    )
+
+
+class RegionForm(RegionSettingsForm):
+    """The whole region, for administrators."""
+
     slug = StringField(
         _l("Web address name"),
         validators=[
@@ -62,9 +78,7 @@ class UserForm(FlaskForm):
         default=Role.facilitator.value,
     )
     region = SelectField(_l("Region"), validate_choice=False)
-    language = SelectField(
-        _l("Language"), choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")]
-    )
+    language = SelectField(_l("Language"), choices=language_choices(("fi", "sv", "en")))
     password = PasswordField(
         _l("New password"),
         description=_l(

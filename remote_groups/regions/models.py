@@ -30,6 +30,9 @@ class Region(db.Model):
     name_sv: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     contact_email: Mapped[str] = mapped_column(String(254))
+    # The region's facilitators mark the dates it cannot host and offer its sessions to other
+    # regions themselves; otherwise what they propose waits for a coordinator's approval.
+    facilitators_act_directly: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     users: Mapped[list[User]] = relationship(back_populates="region")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import cache
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -46,14 +47,22 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def save_region(region: Region | None, values: dict[str, str]) -> Region:
+def save_region(region: Region | None, values: dict[str, Any]) -> Region:
     other = db.session.scalar(select(Region).where(Region.slug == values["slug"]))
     if other is not None and other is not region:
         raise ServiceError(_l("Another region already uses this web address name."), "slug")
     region = region or Region()
     for name in ("slug", "name_fi", "name_sv", "name_en", "contact_email"):
         setattr(region, name, values[name])
+    save_region_settings(region, values)
     db.session.add(region)
+    return region
+
+
+def save_region_settings(region: Region, values: dict[str, Any]) -> Region:
+    """The settings a region's own coordinators choose (``RegionSettingsForm``)."""
+    if "facilitators_act_directly" in values:
+        region.facilitators_act_directly = bool(values["facilitators_act_directly"])
     return region
 
 

@@ -19,10 +19,16 @@ from remote_groups.regions.forms import (
     NewPasswordForm,
     PasswordChangeForm,
     RegionForm,
+    RegionSettingsForm,
     UserForm,
 )
 from remote_groups.regions.models import Region, Role, StaffLinkPurpose, User
-from remote_groups.regions.permissions import found, roles_required
+from remote_groups.regions.permissions import (
+    can_edit_region_settings,
+    can_manage_regions_and_users,
+    found,
+    roles_required,
+)
 from remote_groups.security import throttle
 from remote_groups.security.web import rate_limited
 from remote_groups.service import ServiceError
@@ -189,24 +195,38 @@ def regions() -> ResponseReturnValue:
 
 @bp.route("/regions/new", methods=["GET", "POST"])
 @bp.route("/regions/<slug>/edit", methods=["GET", "POST"])
-@roles_required(Role.admin)
+@roles_required(Role.admin, Role.coordinator)
 def edit_region(slug: str | None = None) -> ResponseReturnValue:
+    """Administrators edit the whole region; its own coordinators, its settings only
+    (``can_edit_region_settings``)."""
     region = None
     if slug:
-        region = found(db.session.scalar(select(Region).where(Region.slug == slug)))
-    form = RegionForm(obj=region)
+        region = found(
+            db.session.scalar(select(Region).where(Region.slug == slug)),
+            can=can_edit_region_settings,
+        )
+    full = can_manage_regions_and_users(current_user)
+    if not full and region is None:
+        abort(403)
+    form = RegionForm(obj=region) if full else RegionSettingsForm(obj=region)
     if form.validate_on_submit():
         try:
-            service.save_region(region, form.data)
+            if full:
+                saved = service.save_region(region, form.data)
+            else:
+                service.save_region_settings(region, form.data)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
             form[error.field or "slug"].errors.append(error.message)
         else:
             flash(_("The region was saved."))
-            return redirect(url_for("staff.regions"))
+            if full and region is None:  # a new region: next, the groups it joins
+                return redirect(url_for("staff_groups.join_groups", slug=saved.slug))
+            return redirect(url_for("staff.regions" if full else "rotation.our_turns"))
     status = 422 if form.errors else 200
-    return render_template("regions/region_edit.html", form=form, region=region), status
+    page = render_template("regions/region_edit.html", form=form, region=region, full=full)
+    return page, status
 
 
 @bp.get("/users")

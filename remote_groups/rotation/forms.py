@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from remote_groups.formatting import today_in_helsinki
 from remote_groups.forms import REQUIRED
+from remote_groups.groups.forms import applies_from_field, from_tomorrow
 from remote_groups.security.input_limits import single_line, supported_date
 
 
@@ -42,19 +42,17 @@ class SwapForm(FlaskForm):
     message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=1000)])
 
 
+class BlackoutReplanForm(FlaskForm):
+    """Planning the groups a blackout touches again: from which day. Sessions before it keep
+    their host regions and their leads."""
+
+    applies_from = applies_from_field(_l("The changes apply from"))
+    validate_applies_from = from_tomorrow
+
+
 class JoinForm(FlaskForm):
     """Accepting an invitation: from which day the region takes turns. Sessions before it
     keep their hosts and their leads."""
 
-    applies_from = DateField(
-        _l("Our region takes turns from"),
-        description=_l(
-            "Sessions before this day keep their host regions and lead facilitators. "
-            "The suggestion leaves the next two weeks as they were announced."
-        ),
-        validators=[InputRequired(REQUIRED), supported_date],
-    )
-
-    def validate_applies_from(self, field: Any) -> None:
-        if field.data is not None and field.data <= today_in_helsinki():
-            raise ValidationError(_l("Choose a day from tomorrow on."))
+    applies_from = applies_from_field(_l("Our region takes turns from"))
+    validate_applies_from = from_tomorrow

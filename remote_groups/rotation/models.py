@@ -12,8 +12,16 @@ from remote_groups.regions.models import Region, User
 from remote_groups.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 
 
+class BlackoutStatus(LabelledEnum):
+    proposed = "proposed", _l("Waiting for the coordinator's approval")
+    approved = "approved", _l("In use")
+    declined = "declined", _l("Declined")
+
+
 class Blackout(db.Model):
-    """Dates on which a region cannot host (inclusive)."""
+    """Dates on which a region cannot host (inclusive). A facilitator's proposal is
+    ``proposed`` until a coordinator of the region approves it; only approved dates are
+    planned around."""
 
     __tablename__ = "blackouts"
     __table_args__ = (CheckConstraint("end_date >= start_date", name="date_order"),)
@@ -25,9 +33,21 @@ class Blackout(db.Model):
     reason: Mapped[str] = mapped_column(String(300))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[BlackoutStatus] = mapped_column(
+        enum_column(BlackoutStatus, "blackout_status"),
+        default=BlackoutStatus.approved,
+    )
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     region: Mapped[Region] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    @property
+    def waiting(self) -> bool:
+        """A facilitator's proposal that no coordinator has answered yet."""
+        return self.status == BlackoutStatus.proposed
 
 
 class SwapKind(LabelledEnum):
@@ -36,6 +56,7 @@ class SwapKind(LabelledEnum):
 
 
 class SwapStatus(LabelledEnum):
+    proposed = "proposed", _l("Waiting for our coordinator's approval")
     pending = "pending", _l("Waiting for an answer")
     accepted = "accepted", _l("Accepted")
     declined = "declined", _l("Declined")
@@ -44,7 +65,9 @@ class SwapStatus(LabelledEnum):
 
 class SwapRequest(db.Model):
     """A coordinator's proposal to another region: swap the hosts of two sessions, or take over
-    one session. The other region's coordinator answers it once."""
+    one session. The other region's coordinator answers it once. A facilitator's request is
+    ``proposed`` until a coordinator of their own region approves it (then ``pending``),
+    unless their region lets facilitators act directly."""
 
     __tablename__ = "swap_requests"
 
@@ -64,6 +87,8 @@ class SwapRequest(db.Model):
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     session: Mapped[Session] = relationship(foreign_keys=[session_id])
     other_session: Mapped[Session | None] = relationship(foreign_keys=[other_session_id])
@@ -71,3 +96,9 @@ class SwapRequest(db.Model):
     to_region: Mapped[Region] = relationship(foreign_keys=[to_region_id])
     proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
     answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+
+    @property
+    def open(self) -> bool:
+        """Not answered yet: waiting for the own coordinator's approval or the other region."""
+        return self.status in (SwapStatus.proposed, SwapStatus.pending)

@@ -8,27 +8,39 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from remote_groups import events
 from remote_groups.extensions import db
 from remote_groups.groups.models import (
     GroupInvitation,
+    GroupRegion,
     RemoteGroup,
     Session,
     SessionStatus,
     session_co_facilitators,
 )
+from remote_groups.groups.service import TurnChange
 from remote_groups.regions.models import Region, Role, User
 from remote_groups.regions.permissions import (
+    acts_for_region,
     can_answer_swap,
-    can_offer_session,
+    can_approve_blackout,
+    can_approve_swap,
+    can_propose_for_region,
+    can_propose_swap,
     can_withdraw_swap,
 )
-from remote_groups.rotation.models import Blackout, SwapKind, SwapRequest, SwapStatus
+from remote_groups.rotation.models import (
+    Blackout,
+    BlackoutStatus,
+    SwapKind,
+    SwapRequest,
+    SwapStatus,
+)
 from remote_groups.rotation.planner import Blackout as PlannedBlackout
 from remote_groups.rotation.planner import SessionSlot, changed_turns, plan_rotation, turn_counts
 from remote_groups.service import ServiceError
@@ -81,7 +93,9 @@ def group_blackouts(group: RemoteGroup) -> list[Blackout]:
     region_ids = [r.id for r in group.regions]
     if not region_ids:
         return []
-    query = select(Blackout).where(Blackout.region_id.in_(region_ids))
+    query = select(Blackout).where(
+        Blackout.region_id.in_(region_ids), Blackout.status == BlackoutStatus.approved
+    )
     return list(db.session.scalars(query.order_by(Blackout.start_date)))
 
 
@@ -94,30 +108,18 @@ class PlanPreview:
     counts: dict[str, int]
 
 
-@dataclass(frozen=True)
-class TurnChange:
-    """One session whose host a plan changes: from which region to which, and the lead
-    facilitator who no longer leads it (they came from the region that gave the turn up)."""
-
-    session: Session
-    before: Region | None
-    after: Region | None
-    lead_dropped: User | None
-
-
-def regions_touched(changes: list[TurnChange]) -> dict[int, Region]:
-    """The regions that give up or get a turn in ``changes`` (id → region): whose
-    coordinators hear of them, and whom the preview names."""
-    return {r.id: r for c in changes for r in (c.before, c.after) if r is not None}
-
-
 def fixed_before(effective_from: datetime | None) -> Callable[[Session, datetime], bool]:
     """The planner's "keep this host" rule, with an "applies from" instant: a session that
     starts before it keeps its host as if it were fixed, so a change never reaches the weeks
     already published (never next week, unless the coordinator chooses so)."""
 
     def fixed(session: Session, now: datetime) -> bool:
-        early = effective_from is not None and session.starts_at < effective_from
+        # A session with no host yet (new in the schedule) is given one whatever its day.
+        early = (
+            effective_from is not None
+            and session.starts_at < effective_from
+            and session.host_region is not None
+        )
         return is_fixed(session, now) or early
 
     return fixed
@@ -233,20 +235,167 @@ def host_counts(group: RemoteGroup) -> dict[str, int]:
 
 
 def add_blackout(region: Region, start: date, end: date, reason: str, by: User | None) -> Blackout:
+    """Mark dates ``region`` cannot host. Whoever acts for the region (``acts_for_region``)
+    marks them at once; another of its facilitators proposes them, and nothing is planned
+    around them until a coordinator approves (``answer_blackout``)."""
     if end < start:
         raise ServiceError(_l("The last day cannot be before the first day."), "end_date")
-    blackout = Blackout(region=region, start_date=start, end_date=end, reason=reason, created_by=by)
+    direct = by is None or acts_for_region(by, region)
+    if not direct and not can_propose_for_region(by, region.id):
+        raise ServiceError(_l("You can mark dates only for your own region."))
+    blackout = Blackout(
+        region=region,
+        start_date=start,
+        end_date=end,
+        reason=reason,
+        created_by=by,
+        status=BlackoutStatus.approved if direct else BlackoutStatus.proposed,
+    )
     db.session.add(blackout)
+    db.session.flush()
     return blackout
 
 
+def answer_blackout(
+    blackout: Blackout, *, approve: bool, by: User, now: datetime | None = None
+) -> None:
+    """A coordinator approves or declines a facilitator's proposed dates, once: a conditional
+    update, so two answers at the same moment cannot both count. The proposer is told
+    (``events.proposal_answered``)."""
+    now = now or utcnow()
+    if not can_approve_blackout(by, blackout):
+        raise ServiceError(_l("Only the region's coordinator can answer."))
+    result = db.session.execute(
+        update(Blackout)
+        .where(Blackout.id == blackout.id, Blackout.status == BlackoutStatus.proposed)
+        .values(
+            status=BlackoutStatus.approved if approve else BlackoutStatus.declined,
+            answered_by_id=by.id,
+            answered_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(blackout)
+    if result.rowcount != 1:
+        raise ServiceError(_l("This proposal has already been answered."))
+    events.proposal_answered.send(blackout, approved=approve)
+
+
 def region_blackouts(region_id: int, today: date) -> list[Blackout]:
+    """The region's dates from today on: those in use and those waiting for approval."""
     query = (
         select(Blackout)
         .where(Blackout.region_id == region_id, Blackout.end_date >= today)
+        .where(Blackout.status != BlackoutStatus.declined)
         .order_by(Blackout.start_date)
     )
     return list(db.session.scalars(query))
+
+
+def blackouts_to_approve(region_id: int) -> list[Blackout]:
+    """Dates the region's facilitators proposed and no coordinator has answered yet."""
+    query = (
+        select(Blackout)
+        .where(Blackout.region_id == region_id, Blackout.status == BlackoutStatus.proposed)
+        .order_by(Blackout.created_at, Blackout.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def proposals_waiting_count(region_id: int) -> int:
+    """How many of the region's facilitators' proposals (dates and swaps) wait for its
+    coordinator: one statement, whatever their number (the staff home counts it)."""
+    blackouts = (
+        select(func.count())
+        .select_from(Blackout)
+        .where(Blackout.region_id == region_id, Blackout.status == BlackoutStatus.proposed)
+        .scalar_subquery()
+    )
+    swaps = (
+        select(func.count())
+        .select_from(SwapRequest)
+        .where(SwapRequest.from_region_id == region_id, SwapRequest.status == SwapStatus.proposed)
+        .scalar_subquery()
+    )
+    return int(db.session.scalar(select(blackouts + swaps)) or 0)
+
+
+@dataclass(frozen=True)
+class BlackoutReplan:
+    """One group that meets on a blackout's days, and what planning it again from the chosen
+    day changes: ``on_the_days`` its sessions within the dates, ``changes`` every session
+    whose host would change (by date), ``kept`` the sessions on the dates that the region
+    would still host (before the chosen day, fixed, or no other region free)."""
+
+    group: RemoteGroup
+    on_the_days: list[Session]
+    changes: list[TurnChange]
+    kept: list[Session]
+
+
+def _on_the_days(blackout: Blackout, session: Session) -> bool:
+    day = session.starts_at.astimezone(session.group.zone).date()
+    return not session.cancelled and blackout.start_date <= day <= blackout.end_date
+
+
+def groups_touched(blackout: Blackout) -> list[RemoteGroup]:
+    """The groups the region takes part in that meet on the blackout's days, by start."""
+    # A day in Helsinki lies within a UTC window a day wider: the exact day is checked after.
+    start = datetime.combine(blackout.start_date - timedelta(days=1), time(0), tzinfo=UTC)
+    end = datetime.combine(blackout.end_date + timedelta(days=2), time(0), tzinfo=UTC)
+    meeting = select(Session.group_id).where(
+        Session.starts_at >= start,
+        Session.starts_at < end,
+        Session.status == SessionStatus.scheduled,
+    )
+    taking_part = select(GroupRegion.group_id).where(GroupRegion.region_id == blackout.region_id)
+    query = (
+        select(RemoteGroup)
+        .where(RemoteGroup.id.in_(meeting), RemoteGroup.id.in_(taking_part))
+        .order_by(RemoteGroup.term_start, RemoteGroup.id)
+    )
+    return [
+        group
+        for group in db.session.scalars(query)
+        if any(_on_the_days(blackout, s) for s in group.sessions)
+    ]
+
+
+def _require_approved(blackout: Blackout) -> None:
+    if blackout.status != BlackoutStatus.approved:
+        raise ServiceError(
+            _l("These dates are not in use: they wait for approval or were declined.")
+        )
+
+
+def preview_blackout_replan(
+    blackout: Blackout, effective_from: datetime, now: datetime | None = None
+) -> list[BlackoutReplan]:
+    """What planning every group the blackout touches again from ``effective_from`` would
+    change. Nothing is changed (the plan is only computed; the page rolls back anyway)."""
+    now = now or utcnow()
+    _require_approved(blackout)
+    replans = []
+    for group in groups_touched(blackout):
+        changes = turn_changes(group, preview_plan(group, now, effective_from), now, effective_from)
+        moving = {change.session.id for change in changes}
+        days = [s for s in group.sessions if _on_the_days(blackout, s)]
+        kept = [s for s in days if s.host_region_id == blackout.region_id and s.id not in moving]
+        replans.append(BlackoutReplan(group, days, changes, kept))
+    return replans
+
+
+def replan_for_blackout(
+    blackout: Blackout, effective_from: datetime, now: datetime | None = None
+) -> int:
+    """Plan every group the blackout touches again, from ``effective_from`` on
+    (``apply_plan``: leads stay where the host stays; those whose turns moved are told).
+    Returns how many turns changed."""
+    now = now or utcnow()
+    _require_approved(blackout)
+    return sum(
+        len(apply_plan(group, now, effective_from).changes) for group in groups_touched(blackout)
+    )
 
 
 # --- facilitators ---------------------------------------------------------------------------
@@ -340,11 +489,16 @@ def propose_swap(
     message: str | None = None,
     now: datetime | None = None,
 ) -> SwapRequest:
-    """Offer another region either a swap of two sessions' hosts or one session to host."""
+    """Offer another region either a swap of two sessions' hosts or one session to host.
+
+    Whoever acts for the host region (``acts_for_region``) sends it to the other region at
+    once; another of its facilitators proposes it, and it waits for a coordinator of their
+    region (``answer_swap_proposal``) before the other region hears of it."""
     now = now or utcnow()
     _require_upcoming(session, now)
-    if not can_offer_session(by, session):
-        raise ServiceError(_l("Only the host region's coordinator can offer this session."))
+    if not can_propose_swap(by, session):
+        raise ServiceError(_l("Only the host region's staff can offer this session."))
+    direct = session.host_region is not None and acts_for_region(by, session.host_region)
     if not session.group.takes_part(to_region.id) or to_region.id == session.host_region_id:
         raise ServiceError(_l("Choose another region that takes part in the group."), "to_region")
     if other_session is not None:
@@ -357,7 +511,7 @@ def propose_swap(
             )
     pending = db.session.scalar(
         select(SwapRequest.id).where(
-            SwapRequest.status == SwapStatus.pending,
+            SwapRequest.status.in_(OPEN_SWAP_STATUSES),
             or_(
                 SwapRequest.session_id == session.id,
                 SwapRequest.other_session_id == session.id,
@@ -368,7 +522,7 @@ def propose_swap(
         raise ServiceError(_l("This session already has an open swap request."))
     swap = SwapRequest(
         kind=SwapKind.swap if other_session else SwapKind.handover,
-        status=SwapStatus.pending,
+        status=SwapStatus.pending if direct else SwapStatus.proposed,
         session=session,
         other_session=other_session,
         from_region_id=session.host_region_id,
@@ -379,8 +533,39 @@ def propose_swap(
     )
     db.session.add(swap)
     db.session.flush()
-    events.swap_proposed.send(swap)
+    if direct:
+        events.swap_proposed.send(swap)
     return swap
+
+
+def _require_hosts_unchanged(swap: SwapRequest, now: datetime) -> None:
+    for session in [swap.session] + ([swap.other_session] if swap.other_session else []):
+        _require_upcoming(session, now)
+    if swap.session.host_region_id != swap.from_region_id or (
+        swap.other_session and swap.other_session.host_region_id != swap.to_region_id
+    ):
+        raise ServiceError(_l("The hosts have changed since the request was made."))
+
+
+def answer_swap_proposal(
+    swap: SwapRequest, *, approve: bool, by: User, now: datetime | None = None
+) -> None:
+    """A coordinator of the offering region answers a facilitator's swap proposal, once.
+    Approved, it is sent to the other region as if the coordinator had made it
+    (``events.swap_proposed``); either way the proposer is told
+    (``events.proposal_answered``)."""
+    now = now or utcnow()
+    if not can_approve_swap(by, swap):
+        raise ServiceError(_l("Only your region's coordinator can answer."))
+    if approve:
+        _require_hosts_unchanged(swap, now)
+        values = {"status": SwapStatus.pending, "approved_by_id": by.id, "approved_at": now}
+    else:
+        values = {"status": SwapStatus.declined, "answered_by_id": by.id, "answered_at": now}
+    _move(swap, (SwapStatus.proposed,), values)
+    events.proposal_answered.send(swap, approved=approve)
+    if approve:
+        events.swap_proposed.send(swap)
 
 
 def swap_candidates(session: Session, now: datetime | None = None) -> list[Session]:
@@ -398,19 +583,31 @@ def swap_candidates(session: Session, now: datetime | None = None) -> list[Sessi
     ]
 
 
-def _decide(swap: SwapRequest, status: SwapStatus, by: User, now: datetime) -> None:
-    """Record the answer only if the request is still open: a conditional update, so of two
-    answers given at the same moment exactly one wins."""
+OPEN_SWAP_STATUSES = (SwapStatus.proposed, SwapStatus.pending)
+
+
+def _move(swap: SwapRequest, open_in: tuple[SwapStatus, ...], values: dict[str, object]) -> None:
+    """Record an answer only if the request is still in one of ``open_in``: a conditional
+    update, so of two answers given at the same moment exactly one wins."""
     result = db.session.execute(
         update(SwapRequest)
-        .where(SwapRequest.id == swap.id, SwapRequest.status == SwapStatus.pending)
-        .values(status=status, answered_by_id=by.id, answered_at=now)
+        .where(SwapRequest.id == swap.id, SwapRequest.status.in_(open_in))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
-        db.session.expire(swap)
-        raise ServiceError(_l("This request has already been answered."))
     db.session.expire(swap)
+    if result.rowcount != 1:
+        raise ServiceError(_l("This request has already been answered."))
+
+
+def _decide(
+    swap: SwapRequest,
+    status: SwapStatus,
+    by: User,
+    now: datetime,
+    open_in: tuple[SwapStatus, ...] = (SwapStatus.pending,),
+) -> None:
+    _move(swap, open_in, {"status": status, "answered_by_id": by.id, "answered_at": now})
 
 
 def answer_swap(
@@ -425,33 +622,32 @@ def answer_swap(
     now = now or utcnow()
     if not can_answer_swap(by, swap):
         raise ServiceError(_l("Only the asked region's coordinator can answer."))
+    if swap.status == SwapStatus.proposed:
+        raise ServiceError(_l("The asking region's coordinator has not approved this request yet."))
     if swap.status != SwapStatus.pending:
         raise ServiceError(_l("This request has already been answered."))
     if not accept:
         _decide(swap, SwapStatus.declined, by, now)
-        events.swap_answered.send(swap, affected=[])
+        events.swap_answered.send(swap, affected=[], changes=[])
         return []
-    sessions = [swap.session] + ([swap.other_session] if swap.other_session else [])
-    for session in sessions:
-        _require_upcoming(session, now)
-    if swap.session.host_region_id != swap.from_region_id or (
-        swap.other_session and swap.other_session.host_region_id != swap.to_region_id
-    ):
-        raise ServiceError(_l("The hosts have changed since the request was made."))
+    _require_hosts_unchanged(swap, now)
     _decide(swap, SwapStatus.accepted, by, now)
-    affected = {p for s in sessions for p in [s.lead_facilitator, *s.co_facilitators] if p}
-    from_region, to_region = swap.from_region, swap.to_region
-    swap.session.host_region = to_region
+    moves = [(swap.session, swap.to_region)]
     if swap.other_session is not None:
-        swap.other_session.host_region = from_region
-    for session in sessions:
+        moves.append((swap.other_session, swap.from_region))
+    affected = {p for s, _ in moves for p in [s.lead_facilitator, *s.co_facilitators] if p}
+    changes = []
+    for session, host in moves:
+        lead = session.lead_facilitator
+        dropped = lead if lead is not None and lead.region_id != host.id else None
+        changes.append(TurnChange(session, session.host_region, host, dropped))
+        session.host_region = host
         session.host_fixed = True
         session.sequence += 1
-        lead = session.lead_facilitator
-        if lead is not None and lead.region_id != session.host_region.id:
+        if dropped is not None:
             session.lead_facilitator = None
     people = sorted(affected, key=lambda p: p.id)
-    events.swap_answered.send(swap, affected=people)
+    events.swap_answered.send(swap, affected=people, changes=changes)
     return people
 
 
@@ -459,7 +655,7 @@ def withdraw_swap(swap: SwapRequest, *, by: User, now: datetime | None = None) -
     now = now or utcnow()
     if not can_withdraw_swap(by, swap):
         raise ServiceError(_l("Only the region that asked can withdraw the request."))
-    _decide(swap, SwapStatus.withdrawn, by, now)
+    _decide(swap, SwapStatus.withdrawn, by, now, OPEN_SWAP_STATUSES)
 
 
 def open_swaps_for_group(group_id: int) -> list[SwapRequest]:
@@ -473,9 +669,12 @@ def open_swaps_for_group(group_id: int) -> list[SwapRequest]:
 
 
 def swaps_of_region(region_id: int) -> list[SwapRequest]:
+    """The region's recent requests, asked and asking; another region's proposals that its
+    coordinator has not sent on yet are not this region's to see."""
+    asked = and_(SwapRequest.to_region_id == region_id, SwapRequest.status != SwapStatus.proposed)
     query = (
         select(SwapRequest)
-        .where(or_(SwapRequest.to_region_id == region_id, SwapRequest.from_region_id == region_id))
+        .where(or_(asked, SwapRequest.from_region_id == region_id))
         .order_by(SwapRequest.created_at.desc())
         .limit(50)
     )
@@ -488,5 +687,15 @@ def swaps_waiting_for(region_id: int) -> list[SwapRequest]:
         select(SwapRequest)
         .where(SwapRequest.to_region_id == region_id, SwapRequest.status == SwapStatus.pending)
         .order_by(SwapRequest.created_at)
+    )
+    return list(db.session.scalars(query))
+
+
+def swaps_to_approve(region_id: int) -> list[SwapRequest]:
+    """Swaps the region's facilitators proposed that wait for its coordinator's approval."""
+    query = (
+        select(SwapRequest)
+        .where(SwapRequest.from_region_id == region_id, SwapRequest.status == SwapStatus.proposed)
+        .order_by(SwapRequest.created_at, SwapRequest.id)
     )
     return list(db.session.scalars(query))

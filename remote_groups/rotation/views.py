@@ -3,16 +3,18 @@ page."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from remote_groups.extensions import db
 from remote_groups.formatting import (
+    HELSINKI,
     current_locale,
     datetime_short,
     today_in_helsinki,
@@ -20,6 +22,7 @@ from remote_groups.formatting import (
 )
 from remote_groups.forms import ConfirmForm, require_confirmation
 from remote_groups.groups import service as group_service
+from remote_groups.groups.forms import AppliesFromForm
 from remote_groups.groups.schedule import holiday_lookup, skips
 from remote_groups.groups.views import (
     load_group_or_404,
@@ -28,11 +31,16 @@ from remote_groups.groups.views import (
 )
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
+    acts_for_region,
     can_answer_swap,
+    can_approve_blackout,
+    can_approve_swap,
     can_assign_facilitators,
     can_edit_group,
-    can_offer_session,
+    can_propose_for_region,
+    can_propose_swap,
     can_remove_blackout,
+    can_replan_for_blackout,
     can_withdraw_swap,
     coordinates_region,
     found,
@@ -40,11 +48,17 @@ from remote_groups.regions.permissions import (
 )
 from remote_groups.regions.service import coordinators_of
 from remote_groups.rotation import service
-from remote_groups.rotation.forms import BlackoutForm, FacilitatorsForm, JoinForm, SwapForm
-from remote_groups.rotation.models import Blackout, SwapRequest
+from remote_groups.rotation.forms import (
+    BlackoutForm,
+    BlackoutReplanForm,
+    FacilitatorsForm,
+    JoinForm,
+    SwapForm,
+)
+from remote_groups.rotation.models import Blackout, BlackoutStatus, SwapRequest, SwapStatus
 from remote_groups.service import ServiceError
 from remote_groups.types import utcnow
-from remote_groups.web import commit_or_flash_error
+from remote_groups.web import commit_or_flash_error, safe_local_path
 
 bp = Blueprint("rotation", __name__, url_prefix="/staff")
 
@@ -73,15 +87,18 @@ def volunteer(session_id: int) -> ResponseReturnValue:
         lambda: service.volunteer(session, current_user),
         _("You lead this session now. Thank you!"),
     )
-    return redirect(url_for("rotation.my_turns"))
+    return redirect(safe_local_path(request.form.get("next"), url_for("rotation.my_turns")))
 
 
 def _render_our_turns(blackout_form: BlackoutForm, status: int = 200) -> ResponseReturnValue:
+    """The region's turns. What waits for the person comes first (swap requests to answer,
+    facilitators' proposals to approve), then the turns, the requests and the dates."""
     region = current_user.region
     if region is None:
         abort(404)
     now = utcnow()
     can_coordinate = coordinates_region(current_user, region.id)
+    can_act = acts_for_region(current_user, region)
     return render_template(
         "rotation/our_turns.html",
         region=region,
@@ -89,9 +106,14 @@ def _render_our_turns(blackout_form: BlackoutForm, status: int = 200) -> Respons
         unfilled={s.id for s in service.unfilled_turns(region.id, now)},
         blackouts=service.region_blackouts(region.id, value_in_helsinki(now)),
         swaps=service.swaps_of_region(region.id),
+        to_answer=service.swaps_waiting_for(region.id) if can_coordinate else [],
+        blackout_proposals=service.blackouts_to_approve(region.id) if can_coordinate else [],
+        swap_proposals=service.swaps_to_approve(region.id) if can_coordinate else [],
         blackout_form=blackout_form,
         confirm_form=ConfirmForm(),
         can_coordinate=can_coordinate,
+        can_act=can_act,
+        can_propose=can_act or can_propose_for_region(current_user, region.id),
         coordinators=[] if can_coordinate else coordinators_of(region.id),
     ), status
 
@@ -103,26 +125,35 @@ def our_turns() -> ResponseReturnValue:
 
 
 @bp.post("/blackouts")
-@roles_required(Role.coordinator)
+@roles_required(Role.coordinator, Role.facilitator)
 def add_blackout() -> ResponseReturnValue:
+    """Whoever acts for the region marks the dates and goes on to plan the groups they touch
+    again; another facilitator's dates wait for a coordinator's approval."""
     form = BlackoutForm()
     if form.validate_on_submit():
-        commit_or_flash_error(
-            lambda: service.add_blackout(
+        try:
+            blackout = service.add_blackout(
                 current_user.region,
                 form.start_date.data,
                 form.end_date.data,
                 form.reason.data,
                 current_user,
-            ),
-            _("The dates were saved. Re-plan the groups to apply them."),
-        )
-        return redirect(url_for("rotation.our_turns"))
+            )
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            return redirect(url_for("rotation.our_turns"))
+        if blackout.waiting:
+            flash(_("Your proposal was sent to your coordinator for approval."))
+            return redirect(url_for("rotation.our_turns", _anchor="blackouts"))
+        flash(_("The dates were saved. Check below how the turns change, then confirm."))
+        return redirect(url_for("rotation.blackout_replan", blackout_id=blackout.id))
     return _render_our_turns(form, 422)
 
 
 @bp.post("/blackouts/<int:blackout_id>/delete")
-@roles_required(Role.coordinator, Role.admin)
+@roles_required(Role.coordinator, Role.admin, Role.facilitator)
 def delete_blackout(blackout_id: int) -> ResponseReturnValue:
     require_confirmation()
     blackout = found(db.session.get(Blackout, blackout_id), can=can_remove_blackout)
@@ -130,6 +161,96 @@ def delete_blackout(blackout_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(_("The dates were removed."))
     return redirect(url_for("rotation.our_turns"))
+
+
+def _decision() -> bool:
+    """The button pressed on a proposal's page: approve (True) or decline (False)."""
+    decision = request.form.get("decision")
+    if decision not in ("approve", "decline"):
+        abort(400)
+    return decision == "approve"
+
+
+@bp.route("/blackouts/<int:blackout_id>/proposal", methods=["GET", "POST"])
+@roles_required(Role.coordinator, Role.admin)
+def answer_blackout_proposal(blackout_id: int) -> ResponseReturnValue:
+    """A facilitator's proposed dates: what they are, which groups meet on them, and the
+    coordinator's approve or decline. Approved dates go on to the re-plan of those groups."""
+    blackout = found(db.session.get(Blackout, blackout_id), can=can_approve_blackout)
+    if request.method == "POST":
+        require_confirmation()
+        approve = _decision()
+        done = commit_or_flash_error(
+            lambda: service.answer_blackout(blackout, approve=approve, by=current_user),
+            _("You approved the dates. Check below how the turns change, then confirm.")
+            if approve
+            else _("You declined the dates. The facilitator was told."),
+        )
+        if done and approve:
+            return redirect(url_for("rotation.blackout_replan", blackout_id=blackout.id))
+        return redirect(url_for("rotation.our_turns", _anchor="proposals"))
+    if not blackout.waiting:
+        flash(_("This proposal has already been answered."), "error")
+        return redirect(url_for("rotation.our_turns", _anchor="proposals"))
+    return render_template(
+        "rotation/blackout_proposal.html",
+        blackout=blackout,
+        groups=service.groups_touched(blackout),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@bp.route("/blackouts/<int:blackout_id>/replan", methods=["GET", "POST"])
+@roles_required(Role.coordinator, Role.admin, Role.facilitator)
+def blackout_replan(blackout_id: int) -> ResponseReturnValue:
+    """Every group that meets on a blackout's dates, planned again from one place: first a
+    preview (each session whose host changes, by date and region, the leads who stop and who
+    is told) from the day chosen (suggested: after the sessions already announced); one
+    confirmation then plans all of them again from that day."""
+    blackout = found(db.session.get(Blackout, blackout_id), can=can_replan_for_blackout)
+    if request.method == "POST":
+        require_confirmation()
+        form = BlackoutReplanForm()
+        valid = form.validate_on_submit()
+    else:  # a look at another day is a plain GET form: no token, nothing changes
+        asked = MultiDict(request.args)
+        suggested = group_service.suggested_effective_day(today_in_helsinki())
+        asked.setdefault("applies_from", suggested.isoformat())
+        form = BlackoutReplanForm(formdata=asked, meta={"csrf": False})
+        valid = form.validate()
+    if blackout.status != BlackoutStatus.approved:
+        flash(_("These dates are not in use: they wait for approval or were declined."), "error")
+        return redirect(url_for("rotation.our_turns", _anchor="blackouts"))
+    effective_from = (
+        datetime.combine(form.applies_from.data, time(0), tzinfo=HELSINKI) if valid else None
+    )
+    if request.method == "POST" and effective_from is not None:
+        commit_or_flash_error(
+            lambda: service.replan_for_blackout(blackout, effective_from),
+            lambda count: ngettext(
+                "The groups were planned again: %(num)d turn changed.",
+                "The groups were planned again: %(num)d turns changed.",
+                count,
+            ),
+        )
+        return redirect(url_for("rotation.our_turns"))
+    replans: list[service.BlackoutReplan] = []
+    if effective_from is not None:
+        replans = service.preview_blackout_replan(blackout, effective_from)
+    changes = [change for replan in replans for change in replan.changes]
+    told = group_service.who_is_told(changes)
+    told["leads"] = list({person.id: person for person in told["leads"]}.values())  # once each
+    page = render_template(
+        "rotation/blackout_replan.html",
+        blackout=blackout,
+        form=form,
+        replans=replans,
+        changes=changes,
+        told=told,
+        confirm_form=ConfirmForm(),  # the look's form has no token; confirming needs one
+    )
+    db.session.rollback()  # the preview planned on the rows; a look changes nothing
+    return page, 422 if form.errors else 200
 
 
 @bp.route("/sessions/<int:session_id>/facilitators", methods=["GET", "POST"])
@@ -168,9 +289,12 @@ def facilitators(session_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/sessions/<int:session_id>/swap", methods=["GET", "POST"])
-@roles_required(Role.coordinator, Role.admin)
+@roles_required(Role.coordinator, Role.admin, Role.facilitator)
 def propose_swap(session_id: int) -> ResponseReturnValue:
-    session = load_session_or_404(session_id, can=can_offer_session)
+    """Offer a session to another region. A facilitator whose region does not let them act
+    directly proposes it: the page says so and names the coordinators who approve it."""
+    session = load_session_or_404(session_id, can=can_propose_swap)
+    direct = session.host_region is not None and acts_for_region(current_user, session.host_region)
     locale = current_locale()
     now = utcnow()
     form = SwapForm()
@@ -194,7 +318,7 @@ def propose_swap(session_id: int) -> ResponseReturnValue:
                 )
             if form.other_session.data and other is None:
                 raise ServiceError(_("Choose a session from the list."), "other_session")
-            service.propose_swap(
+            swap = service.propose_swap(
                 session,
                 by=current_user,
                 to_region=region,
@@ -207,10 +331,44 @@ def propose_swap(session_id: int) -> ResponseReturnValue:
             db.session.rollback()
             form[error.field or "to_region"].errors = [error.message]
         else:
+            if swap.status == SwapStatus.proposed:
+                flash(_("Your proposal was sent to your coordinator for approval."))
+                return redirect(url_for("rotation.our_turns", _anchor="requests"))
             flash(_("The request was sent to the other region's coordinator."))
-            return redirect(url_for("rotation.group_rotation", slug=session.group.slug))
+            if can_edit_group(current_user, session.group):
+                return redirect(url_for("rotation.group_rotation", slug=session.group.slug))
+            return redirect(url_for("rotation.our_turns", _anchor="requests"))
     status = 422 if form.errors else 200
-    return render_template("rotation/swap.html", session=session, form=form), status
+    page = render_template(
+        "rotation/swap.html",
+        session=session,
+        form=form,
+        direct=direct,
+        coordinators=[] if direct else coordinators_of(session.host_region_id),
+    )
+    return page, status
+
+
+@bp.route("/swaps/<int:swap_id>/proposal", methods=["GET", "POST"])
+@roles_required(Role.coordinator, Role.admin)
+def answer_swap_proposal(swap_id: int) -> ResponseReturnValue:
+    """A facilitator's swap proposal: the coordinator of their region sends it on to the
+    other region or declines it; the facilitator is told either way."""
+    swap = found(db.session.get(SwapRequest, swap_id), can=can_approve_swap)
+    if request.method == "POST":
+        require_confirmation()
+        approve = _decision()
+        commit_or_flash_error(
+            lambda: service.answer_swap_proposal(swap, approve=approve, by=current_user),
+            _("You approved the proposal. It was sent to the other region's coordinator.")
+            if approve
+            else _("You declined the proposal. The facilitator was told."),
+        )
+        return redirect(url_for("rotation.our_turns", _anchor="proposals"))
+    if swap.status != SwapStatus.proposed:
+        flash(_("This proposal has already been answered."), "error")
+        return redirect(url_for("rotation.our_turns", _anchor="proposals"))
+    return render_template("rotation/swap_proposal.html", swap=swap, confirm_form=ConfirmForm())
 
 
 def _answer(swap_id: int, accept: bool) -> ResponseReturnValue:
@@ -237,7 +395,7 @@ def decline_swap(swap_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/swaps/<int:swap_id>/withdraw")
-@roles_required(Role.coordinator, Role.admin)
+@roles_required(Role.coordinator, Role.admin, Role.facilitator)
 def withdraw_swap(swap_id: int) -> ResponseReturnValue:
     require_confirmation()
     swap = found(db.session.get(SwapRequest, swap_id), can=can_withdraw_swap)
@@ -250,42 +408,61 @@ def withdraw_swap(swap_id: int) -> ResponseReturnValue:
 @bp.route("/groups/<slug>/rotation", methods=["GET", "POST"])
 @roles_required(Role.coordinator, Role.admin)
 def group_rotation(slug: str) -> ResponseReturnValue:
+    """The group's turns week by week, and a re-plan: what planning the turns again would
+    change from the day chosen (suggested: after the next two weeks), with who is told;
+    saving it applies exactly that."""
     group = load_group_or_404(slug, can=can_edit_group)
     now = utcnow()
     if request.method == "POST":
         require_confirmation()
+    source = request.form if request.method == "POST" else request.args
+    asked = MultiDict(source)
+    suggested = group_service.suggested_effective_day(today_in_helsinki())
+    asked.setdefault("applies_from", suggested.isoformat())
+    form = AppliesFromForm(formdata=asked, meta={"csrf": False})
+    effective_from = (
+        datetime.combine(form.applies_from.data, time(0), tzinfo=group.zone)
+        if form.validate()
+        else None
+    )
+    if request.method == "POST" and effective_from is not None:
         commit_or_flash_error(
-            lambda: service.apply_plan(group, now),
+            lambda: service.apply_plan(group, now, effective_from),
             lambda preview: _(
                 "The new plan was saved: %(count)d turns changed.", count=len(preview.changes)
             ),
         )
         return redirect(url_for("rotation.group_rotation", slug=slug))
+    changes: list[group_service.TurnChange] = []
     try:
-        preview = service.preview_plan(group, now)
+        preview = service.preview_plan(group, now, effective_from)
+        changes = service.turn_changes(group, preview, now, effective_from)
     except ServiceError as error:
         flash(str(error.message), "error")
         preview = service.PlanPreview({}, {}, {})
-    db.session.rollback()  # the preview flushes; a page view changes nothing
     locale = current_locale()
-    holidays = skips(group.schedule, holiday_lookup(locale))
-    return render_template(
+    page = render_template(
         "rotation/group_rotation.html",
         group=group,
         preview=preview,
+        changes=changes,
+        told=group_service.who_is_told(changes),
+        form=form,
         counts=service.host_counts(group),
-        holidays=holidays,
+        holidays=skips(group.schedule, holiday_lookup(locale)),
         blackouts=service.group_blackouts(group),
         swaps=service.open_swaps_for_group(group.id),
         confirm_form=ConfirmForm(),
         now=now,
         regions_by_slug={r.slug: r for r in group.regions},
     )
+    db.session.rollback()  # the preview flushes; a page view changes nothing
+    return page, 422 if form.errors else 200
 
 
 # --- joining a group ------------------------------------------------------------------------
 
-JOIN_NOTICE_DAYS = 14  # the suggested first day: after the next two weeks, as announced
+JOIN_NOTICE_DAYS = group_service.TURN_NOTICE_DAYS  # the suggested first day, as for any change
 
 
 @bp.route("/invitations/<int:invitation_id>/accept", methods=["GET", "POST"])
@@ -301,7 +478,7 @@ def accept_invitation(invitation_id: int) -> ResponseReturnValue:
         form = JoinForm()
         valid = form.validate_on_submit()
     else:  # a look at another day is a plain GET form: no token, nothing changes
-        suggested = today_in_helsinki() + timedelta(days=JOIN_NOTICE_DAYS)
+        suggested = group_service.suggested_effective_day(today_in_helsinki())
         asked = MultiDict(request.args)
         asked.setdefault("applies_from", suggested.isoformat())
         form = JoinForm(formdata=asked, meta={"csrf": False})
@@ -320,13 +497,10 @@ def accept_invitation(invitation_id: int) -> ResponseReturnValue:
             _("Your region now takes part in the group and takes its turns."),
         )
         return redirect(url_for("staff_groups.invitations"))
-    changes: list[service.TurnChange] = []
+    changes: list[group_service.TurnChange] = []
     if effective_from is not None:
         changes = service.preview_joining(invitation, effective_from)
-    told = {
-        "leads": [c.lead_dropped for c in changes if c.lead_dropped is not None],
-        "regions": service.regions_touched(changes),
-    }
+    told = group_service.who_is_told(changes)
     page = render_template(
         "rotation/accept_invitation.html",
         invitation=invitation,

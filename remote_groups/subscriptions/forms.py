@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.validators import InputRequired
 
+from remote_groups.formatting import language_choices
 from remote_groups.forms import email_field
 
 
@@ -12,7 +13,7 @@ class SubscribeForm(FlaskForm):
     email = email_field(_l("Your email"))
     language = RadioField(
         _l("Language of the reminders"),
-        choices=[("fi", "suomi"), ("sv", "svenska")],
+        choices=language_choices(("fi", "sv")),
         validators=[InputRequired(_l("Choose a language."))],
         default="fi",
     )

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from remote_groups.extensions import csrf, db
 from remote_groups.forms import ConfirmForm
 from remote_groups.groups.models import GroupKind
-from remote_groups.groups.views import load_group_or_404
+from remote_groups.groups.views import load_public_group_or_404
 from remote_groups.regions.permissions import found
 from remote_groups.security.web import rate_limited
 from remote_groups.subscriptions import service
@@ -27,7 +27,7 @@ def _subscription(token: str) -> Subscription:
 @bp.post("/groups/<slug>/subscribe")
 @rate_limited("subscribe", "RATE_LIMIT_SUBSCRIPTIONS")
 def subscribe(slug: str) -> ResponseReturnValue:
-    group = load_group_or_404(slug)
+    group = load_public_group_or_404(slug)
     if group.kind != GroupKind.open:
         abort(404)
     form = SubscribeForm()

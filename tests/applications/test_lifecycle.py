@@ -28,7 +28,7 @@ from remote_groups.applications.lifecycle import (
 )
 from remote_groups.applications.models import Application, Participant
 from remote_groups.applications.models import ApplicationStatus as S
-from remote_groups.applications.service import applying, reviewing, waitlist
+from remote_groups.applications.service import applying, reviewing, sending, waitlist
 from remote_groups.extensions import db
 from remote_groups.groups.models import RemoteGroup
 from remote_groups.groups.service import group_by_slug
@@ -270,10 +270,12 @@ def reach(state: S, now: datetime) -> Application:
     )
     if state in (S.waitlisted, S.offered):
         reviewing.decide([application], S.waitlisted, coordinator(), now=now)
+        sending.send_decisions(group, now=now)  # a decision reaches the applicant when sent
     if state == S.offered:
         assert waitlist.offer_next_seat(group, now) is application
     if state in (S.accepted, S.rejected):
         reviewing.decide([application], state, coordinator(), now=now)
+        sending.send_decisions(group, now=now)
     if state == S.withdrawn:
         applying.withdraw(application, now)
     db.session.commit()
@@ -373,6 +375,11 @@ def test_a_rejected_application_cannot_be_accepted(client: FlaskClient, app: Fla
     aino = id_of(app, "aino@example.org")
     login(client, "coord@lu.example.org")
     assert decide(client, aino, "rejected").status_code == 302
+    # Sent (until then a decision may still change: tests/applications/test_decision_sending.py).
+    sent = client.post(
+        "/staff/courses/kurssi/decisions/send", data={"csrf_token": csrf_token(client)}
+    )
+    assert sent.status_code == 302
     rejected = history(app, aino)
 
     refused = decide(client, aino, "accepted")

@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select, text
 
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.applications.service import reviewing
+from remote_groups.applications.service import reviewing, sending
 from remote_groups.extensions import db
 from remote_groups.groups.service import group_by_slug
 from remote_groups.notifications.sweep import sweep
@@ -36,6 +36,7 @@ def before_0008(app: Flask, client, course) -> Iterator[dict[str, int]]:
         coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
         aino = db.session.get(Application, ids["aino"])
         reviewing.decide([aino], ApplicationStatus.accepted, coordinator, "Tervetuloa")
+        sending.send_decisions(aino.group)
         first = group_by_slug("kurssi").sessions[0]
         first.lead_facilitator = db.session.scalar(
             select(User).where(User.email == "fac@lu.example.org")

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from remote_groups import scheduler
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.applications.service import applying, retention, reviewing
+from remote_groups.applications.service import applying, retention, reviewing, sending
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup
 from remote_groups.groups.service import group_by_slug
@@ -67,6 +67,7 @@ def aino(client, app, course, ctx, mail_dir) -> Application:
         coordinator(),
         f"Tervetuloa! Otamme huomioon: {NEEDS}.",
     )
+    sending.send_decisions(application.group)
     applying.resend_status_link(application)
     first = group_by_slug("kurssi").sessions[0]
     sweep(first.starts_at - timedelta(days=6))  # the invitation

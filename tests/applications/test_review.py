@@ -44,6 +44,16 @@ def decide(client, application_id, decision, message=""):
     )
 
 
+def send(client, slug="kurssi"):
+    """Send the course's saved decisions now (the explicit choice while applications are
+    still open); their mail is queued, held for the undo window."""
+    response = client.post(
+        f"/staff/courses/{slug}/decisions/send-now", data={"csrf_token": csrf_token(client)}
+    )
+    assert response.status_code == 302
+    return response
+
+
 def status_of(app, application_id):
     with app.app_context():
         return db.session.get(Application, application_id).status
@@ -56,6 +66,7 @@ def test_the_whole_flow_apply_accept_feed_withdraw_offer_confirm(client, app, ap
         assert decide(client, application_id, "accepted").status_code == 302
     for application_id in (doris, erik):
         decide(client, application_id, "waitlisted")
+    send(client)
     accepted_mail = mail_text(app, "application_accepted", "anna@example.org")
     assert "https://meet.example.org/test" in accepted_mail
     feed = client.get(link_in(accepted_mail, "/calendar/p/"))
@@ -77,6 +88,7 @@ def test_the_whole_flow_apply_accept_feed_withdraw_offer_confirm(client, app, ap
 def test_every_decision_records_who_when_and_from_which_state(client, app, applied):
     login(client, "coord@siun.example.org")
     decide(client, applied[0], "waitlisted", "Odota hetki")
+    send(client)  # sent: a later decision is a move of its own, not a change of this one
     decide(client, applied[0], "accepted")
     with app.app_context():
         decisions = db.session.get(Application, applied[0]).decisions
@@ -122,6 +134,7 @@ def test_bulk_decisions(client, app, applied):
         },
     )
     assert [status_of(app, i) for i in applied[3:]] == [ApplicationStatus.rejected] * 2
+    send(client)
     assert ("application_rejected", "doris@example.org") in outbox(app)
 
 
@@ -310,6 +323,7 @@ def test_an_accepted_applicant_replaces_their_calendar_link_and_the_old_one_stop
     anna, bert = applied[:2]
     login(client, "coord@lu.example.org")
     decide(client, anna, "accepted")
+    send(client)
     old_feed = link_in(mail_text(app, "application_accepted", "anna@example.org"), "/calendar/p/")
     client.post("/staff/logout", data={"csrf_token": csrf_token(client)})
 

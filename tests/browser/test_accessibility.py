@@ -13,6 +13,8 @@ from sqlalchemy import select
 from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.demo import ADMIN
 from remote_groups.extensions import db
+from remote_groups.groups.models import RemoteGroup, Session, SessionStatus
+from remote_groups.rotation.models import Blackout, BlackoutStatus, SwapRequest, SwapStatus
 from tests.browser.conftest import Site, describe
 from tools.browser import emulate_width
 
@@ -63,9 +65,114 @@ def coordinator_page(path: str) -> Callable[[Site], None]:
     return open_page
 
 
+def a_swedish_decision_saved(site: Site, sent: bool) -> None:
+    """Tove (who wrote in Swedish) is put on the waiting list, unsent (the send page shows her
+    mail), or also sent (the course's mail log lists it). Once per site: a later call finds
+    her decided."""
+    from remote_groups.applications.service import reviewing, sending
+    from remote_groups.regions.models import User
+
+    app = site.server.app
+    with app.app_context(), app.test_request_context(base_url=app.config["BASE_URL"]):
+        tove = db.session.scalars(
+            select(Application).where(Application.name == "Tove Törnqvist")
+        ).one()
+        if tove.status == ApplicationStatus.submitted:
+            coordinator = db.session.scalars(select(User).where(User.email == COORDINATOR)).one()
+            reviewing.decide([tove], ApplicationStatus.waitlisted, coordinator)
+        if sent and sending.unsent_count(tove.group_id):
+            sending.send_decisions(tove.group)
+        db.session.commit()
+
+
+def coordinator_send_page(site: Site) -> None:
+    a_swedish_decision_saved(site, sent=False)
+    coordinator_page(f"/staff/courses/{COURSE}/decisions")(site)
+
+
+def coordinator_course_mail(site: Site) -> None:
+    a_swedish_decision_saved(site, sent=True)
+    coordinator_page(f"/staff/courses/{COURSE}/mail")(site)
+
+
+def running_a_session(slug: str) -> Callable[[Site], None]:
+    """The coordinator's page for running the group's first session held (else its first)."""
+
+    def open_page(site: Site) -> None:
+        with site.server.app.app_context():
+            session_id = db.session.scalars(
+                select(Session.id)
+                .join(RemoteGroup, Session.group_id == RemoteGroup.id)
+                .where(RemoteGroup.slug == slug, Session.status == SessionStatus.scheduled)
+                .order_by(Session.starts_at)
+                .limit(1)
+            ).one()
+        site.log_in(COORDINATOR)
+        site.open(f"/staff/sessions/{session_id}/running")
+
+    return open_page
+
+
+def facilitator_page(path: str) -> Callable[[Site], None]:
+    def open_page(site: Site) -> None:
+        site.log_in(FACILITATOR)
+        site.open(path)
+
+    return open_page
+
+
+def demo_blackout(site: Site, status: BlackoutStatus) -> int:
+    """The demo's dates of lansi-uusimaa in ``status`` (in use, or proposed by a facilitator)."""
+    with site.server.app.app_context():
+        return db.session.scalars(
+            select(Blackout.id).where(Blackout.status == status).limit(1)
+        ).one()
+
+
+def demo_proposed_swap(site: Site, session: bool = False) -> int:
+    """The demo facilitator's swap proposal (or the session it offers)."""
+    column = SwapRequest.session_id if session else SwapRequest.id
+    with site.server.app.app_context():
+        return db.session.scalars(
+            select(column).where(SwapRequest.status == SwapStatus.proposed).limit(1)
+        ).one()
+
+
 def administrator_outbox(site: Site) -> None:
     site.log_in(ADMIN[0], ADMIN[2])
     site.open("/staff/outbox")
+
+
+def coordinator_turn_preview(site: Site) -> None:
+    """The group form after "Preview the turns": the first sessions and their hosts."""
+    site.log_in(COORDINATOR)
+    site.open(f"/staff/groups/{OPEN_GROUP}/edit")
+    site.driver.find_element("css selector", "button[name=turns][value=preview]").click()
+    site.wait_for(".turn-preview")
+
+
+def administrator_brings_a_region_into_a_group(site: Site) -> None:
+    """A new region's groups, looked at from a day three weeks on."""
+    from datetime import date, timedelta
+
+    from remote_groups.regions.models import Region
+
+    with site.server.app.app_context():
+        if db.session.scalar(select(Region).where(Region.slug == "kainuu")) is None:
+            names = {"name_fi": "Kainuun hyvinvointialue", "name_sv": "Kajanalands välfärdsområde"}
+            db.session.add(
+                Region(
+                    slug="kainuu",
+                    name_en="Kainuu",
+                    contact_email="info@kainuu.example.org",
+                    **names,
+                )  # fmt: skip
+            )
+            db.session.commit()
+    site.log_in(ADMIN[0], ADMIN[2])
+    day = (date.today() + timedelta(days=21)).isoformat()
+    site.open(f"/staff/regions/kainuu/groups?groups={OPEN_GROUP}&applies_from={day}")
+    site.wait_for("#changes")
 
 
 PAGES: dict[str, Callable[[Site], None]] = {
@@ -83,9 +190,34 @@ PAGES: dict[str, Callable[[Site], None]] = {
     "coordinator's review": coordinator_review,
     "coordinator's staff home (what waits)": coordinator_page("/staff/"),
     "coordinator's selection": coordinator_page(f"/staff/courses/{COURSE}/selection"),
+    "coordinator's decisions to send": coordinator_send_page,
+    "coordinator's course mail log": coordinator_course_mail,
     "coordinator's rotation": coordinator_page(f"/staff/groups/{COURSE}/rotation"),
     "coordinator's our turns": coordinator_page("/staff/our-turns"),
+    "coordinator's answer to proposed dates": lambda site: coordinator_page(
+        f"/staff/blackouts/{demo_blackout(site, BlackoutStatus.proposed)}/proposal"
+    )(site),
+    "coordinator's answer to a proposed swap": lambda site: coordinator_page(
+        f"/staff/swaps/{demo_proposed_swap(site)}/proposal"
+    )(site),
+    "coordinator's re-plan for dates": lambda site: coordinator_page(
+        f"/staff/blackouts/{demo_blackout(site, BlackoutStatus.approved)}/replan"
+    )(site),
+    "coordinator's region settings": coordinator_page("/staff/regions/lansi-uusimaa/edit"),
+    "coordinator's publish question": coordinator_page(f"/staff/groups/{COURSE}/publish"),
+    "coordinator's back-to-draft question": coordinator_page(f"/staff/groups/{COURSE}/unpublish"),
+    "facilitator's our turns (proposing)": facilitator_page("/staff/our-turns"),
+    "facilitator's swap proposal": lambda site: facilitator_page(
+        f"/staff/sessions/{demo_proposed_swap(site, session=True)}/swap"
+    )(site),
     "administrator's outbox": administrator_outbox,
+    "coordinator's group form with the turns previewed": coordinator_turn_preview,
+    "coordinator's schedule update look": coordinator_page(
+        f"/staff/groups/{OPEN_GROUP}/regenerate"
+    ),
+    "administrator's groups for a new region": administrator_brings_a_region_into_a_group,
+    "running a course's session": running_a_session(COURSE),
+    "running an open group's session": running_a_session(OPEN_GROUP),
     "accessibility statement": lambda site: site.open("/accessibility"),
 }
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.applications.service import applying, reviewing
+from remote_groups.applications.service import applying, reviewing, sending
 from remote_groups.extensions import db
 from remote_groups.groups import service as groups
 from remote_groups.groups.models import Session
@@ -44,6 +44,7 @@ def participant(client, app, course, ctx):  # noqa: F811  (the imported fixture)
     apply(client)
     application = db.session.scalar(select(Application))
     reviewing.decide([application], ApplicationStatus.accepted, user("coord@lu.example.org"))
+    sending.send_decisions(application.group)  # told: the acceptance is her first mail
     db.session.commit()
     return group_by_slug("kurssi")
 
@@ -182,9 +183,11 @@ def test_a_restored_session_is_sent_again_after_its_cancellation(participant):
     sweep(now)
     groups.cancel_session(first, "Ohjaaja sairastui", now=now)
     sweep(now + timedelta(minutes=1))
-    groups.restore_session(first, now=now + timedelta(minutes=2))
-    sweep(now + timedelta(minutes=3))
-    sweep(now + timedelta(minutes=4))
+    # Restored after the cancellation's undo window: its mail had gone (within the window the
+    # cancellation is taken back instead: tests/mail/test_undo_window.py).
+    groups.restore_session(first, now=now + timedelta(minutes=12))
+    sweep(now + timedelta(minutes=13))
+    sweep(now + timedelta(minutes=14))
     kinds = [
         row.kind
         for row in db.session.scalars(

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from remote_groups.applications.models import Application, ApplicationStatus
-from remote_groups.applications.service import reviewing
+from remote_groups.applications.service import reviewing, sending
 from remote_groups.extensions import db
 from remote_groups.groups import service as groups
 from remote_groups.groups.service import group_by_slug
@@ -24,6 +24,7 @@ def participant(client, app, course, ctx):  # noqa: F811  (the imported fixture)
     coordinator = db.session.scalar(select(User).where(User.email == "coord@lu.example.org"))
     application = db.session.scalar(select(Application))
     reviewing.decide([application], ApplicationStatus.accepted, coordinator)
+    sending.send_decisions(application.group)  # told: the acceptance is her first mail
     db.session.commit()
     return group_by_slug("kurssi")
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from remote_groups.applications.models import ApplicationStatus
 from remote_groups.applications.service.applying import ApplicationInput, submit_application
 from remote_groups.applications.service.reviewing import decide
+from remote_groups.applications.service.sending import send_decisions
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupKind, RemoteGroup, Session, SessionStatus
 from remote_groups.groups.schedule import local_datetime
@@ -36,6 +37,8 @@ from tests.conftest import CROSSINGS, HELSINKI, NOW, make_group, make_region, ma
 REGIONS = ("lansi-uusimaa", "siun-sote", "varha")
 PARTICIPANTS = {"aino@example.org": "fi", "bertil@example.org": "sv"}
 EVERYONE = {"aino@example.org", "bertil@example.org", "lead@example.org", "co@example.org"}
+
+HOUR = timedelta(hours=1)
 
 
 @dataclass
@@ -72,8 +75,9 @@ def build_course(now: datetime = NOW) -> Course:
             needs=None,
             motivation="Haluan mukaan.",
         )
-        applications.append(submit_application(group, data, now=now))
-    decide(applications[:2], ApplicationStatus.accepted, by=coordinator, now=now)
+        applications.append(submit_application(group, data, now=now - 6 * HOUR))
+    decide(applications[:2], ApplicationStatus.accepted, by=coordinator, now=now - 5 * HOUR)
+    send_decisions(group, now=now - 5 * HOUR)  # told hours ago: their mail went out
     session = next(s for s in group.sessions if s.status == SessionStatus.scheduled)
     lead = make_user("lead@example.org", Role.facilitator, session.host_region, language="sv")
     co = make_user("co@example.org", Role.facilitator, regions[1])

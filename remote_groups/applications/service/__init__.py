@@ -6,7 +6,9 @@ changes. Which state may follow which, and who may move it, is the lifecycle's t
 - :mod:`.applying`: the applicant's side: submit (one application per person), the status
   link, contact details, withdraw, delete before a decision, the participant's feed token;
 - :mod:`.reviewing`: coordinators' decisions, one or in bulk, the proposed selection and its
-  confirmation, the applications listed for review;
+  confirmation (all saved unsent), the applications listed for review;
+- :mod:`.sending`: the send step of the saved decisions, their mail held for the undo window,
+  and undoing it;
 - :mod:`.waitlist`: the waiting list: offering a freed seat, confirming and expiring offers;
 - :mod:`.retention`: the anonymization of applications after the retention period;
 - :mod:`.export`: the accepted participants as a spreadsheet file;

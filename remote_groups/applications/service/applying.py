@@ -48,6 +48,8 @@ class ApplicationInput:
     language: str
     needs: str | None
     motivation: str
+    # The separate consent to show the needs to the sessions' facilitators.
+    share_needs: bool = False
 
 
 def today_in(group: RemoteGroup, now: datetime) -> date:
@@ -74,6 +76,7 @@ def submit_application(
     existing = _application_of(group.id, name, email)
     if existing is not None:
         raise DuplicateApplication(existing)
+    needs = (data.needs or "").strip() or None
     application = Application(
         group=group,
         name=name,
@@ -81,9 +84,10 @@ def submit_application(
         phone=(data.phone or "").strip() or None,
         home_region=region,
         language=data.language,
-        needs=(data.needs or "").strip() or None,
+        needs=needs,
         motivation=data.motivation.strip(),
         consent_at=now,
+        needs_shared_at=now if data.share_needs and needs else None,
         status=lifecycle.INITIAL,
         created_at=now,
     )

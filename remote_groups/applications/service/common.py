@@ -10,8 +10,25 @@ from typing import Any
 from remote_groups import events
 from remote_groups.applications import lifecycle
 from remote_groups.applications.lifecycle import Action, Actor
-from remote_groups.applications.models import Application, ApplicationDecision
+from remote_groups.applications.models import (
+    Application,
+    ApplicationDecision,
+    ApplicationStatus,
+)
 from remote_groups.regions.models import User
+
+
+def unsent_decision(application: Application) -> ApplicationDecision | None:
+    """The application's latest decision if it is still unsent (nobody has been told)."""
+    latest = application.decisions[-1] if application.decisions else None
+    return latest if latest is not None and latest.unsent else None
+
+
+def known_status(application: Application) -> ApplicationStatus:
+    """The state a coordinator decides from: before their own decision still unsent, which a
+    new decision replaces."""
+    unsent = unsent_decision(application)
+    return unsent.from_status if unsent and unsent.from_status else application.status
 
 
 def move(
@@ -23,11 +40,22 @@ def move(
     message: str | None = None,
 ) -> None:
     """The one place an application's state changes: the next state from the lifecycle's
-    table (refused there if illegal, before anything changes), recorded in its history."""
-    to_status = lifecycle.transition(application.status, action, actor, name=application.name)
+    table (refused there if illegal, before anything changes), recorded in its history.
+
+    A coordinator's decision while an earlier one is still unsent replaces it: nobody was told
+    of that one, so the move is from the state before it, and it leaves the history (a draft,
+    not a move anyone saw). Any other move after an unsent decision (the applicant withdraws)
+    means that decision is never sent: it no longer says what is true."""
+    replaced = unsent_decision(application) if actor == Actor.coordinator else None
+    before = known_status(application) if replaced is not None else application.status
+    to_status = lifecycle.transition(before, action, actor, name=application.name)
+    if replaced is not None:
+        application.decisions.remove(replaced)
+    for earlier in application.decisions:
+        earlier.unsent = False
     application.decisions.append(
         ApplicationDecision(
-            from_status=application.status,
+            from_status=before,
             to_status=to_status,
             actor=actor.value,
             by_user=by,
@@ -39,6 +67,15 @@ def move(
     application.updated_at = now
 
 
-def notify(application: Application, kind: str, version: str = "", **context: Any) -> None:
-    """Announce a change the applicant hears of (``notifications.applications`` mails it)."""
-    events.application_changed.send(application, kind=kind, version=version, context=context)
+def notify(
+    application: Application,
+    kind: str,
+    version: str = "",
+    held_until: datetime | None = None,
+    **context: Any,
+) -> None:
+    """Announce a change the applicant hears of (``notifications.applications`` mails it);
+    ``held_until``: the end of the mail's undo window, if it has one."""
+    events.application_changed.send(
+        application, kind=kind, version=version, held_until=held_until, context=context
+    )

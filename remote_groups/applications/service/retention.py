@@ -42,6 +42,7 @@ def anonymize_expired(now: datetime | None = None, retention_days: int | None = 
         application.email = f"anonymized-{application.id}@invalid"
         application.phone = None
         application.needs = None
+        application.needs_shared_at = None
         application.motivation = ""
         application.status_token = new_token()
         application.anonymized_at = now

@@ -1,4 +1,5 @@
-"""Coordinators' review: decisions on one application or many of one course (all or nothing),
+"""Coordinators' review: decisions on one application or many of one course (all or nothing;
+saved unsent, mailed in the send step of :mod:`.sending`),
 the proposed selection balancing regions' seats and its confirmation, and the applications
 listed for review. Who may read or decide is the views' to check
 (:mod:`remote_groups.regions.permissions`)."""
@@ -15,7 +16,7 @@ from remote_groups.applications import lifecycle
 from remote_groups.applications.lifecycle import Action, Actor
 from remote_groups.applications.models import SEAT_TAKING, Application, ApplicationStatus
 from remote_groups.applications.selection import Suggestion, suggest_selection
-from remote_groups.applications.service.common import move, notify
+from remote_groups.applications.service.common import known_status, move, unsent_decision
 from remote_groups.applications.service.seats import (
     candidates,
     lock_course,
@@ -23,7 +24,6 @@ from remote_groups.applications.service.seats import (
     seats_by_region,
     seats_taken,
 )
-from remote_groups.applications.service.waitlist import offer_next_seat
 from remote_groups.extensions import db
 from remote_groups.groups.models import GroupRegion, RemoteGroup
 from remote_groups.regions.models import Region, User
@@ -38,8 +38,12 @@ def decide(
     message: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Apply one coordinator decision to one or more applications of the same course, all or
-    nothing: a bulk acceptance that would not fit in the free seats is refused whole."""
+    """Save one coordinator decision on one or more applications of the same course, all or
+    nothing: a bulk acceptance that would not fit in the free seats is refused whole.
+
+    Nothing is mailed: each decision waits, unsent, for the course's send step
+    (:mod:`.sending`). An unsent decision may change: deciding again replaces it, as if it had
+    never been made (nobody was told of it)."""
     now = now or utcnow()
     action = lifecycle.decision_action(decision)
     chosen = list(applications)
@@ -51,7 +55,7 @@ def decide(
     group = lock_course(group_ids.pop())
     for application in chosen:
         db.session.refresh(application)  # the state as of the lock, not as first read
-        lifecycle.check(application.status, action, Actor.coordinator, name=application.name)
+        lifecycle.check(known_status(application), action, Actor.coordinator, name=application.name)
     if action == Action.accept:
         newly_seated = [a for a in chosen if a.status not in SEAT_TAKING]
         free = (group.capacity or 0) - seats_taken(group.id)
@@ -63,22 +67,16 @@ def decide(
                     count=len(newly_seated),
                 )
             )
-        for application in chosen:
-            seat(application, action, Actor.coordinator, now, by, message)
-        return
     for application in chosen:
-        had_seat = application.status in SEAT_TAKING
-        move(application, action, Actor.coordinator, now, by, message)
-        application.offer_expires_at = None
-        notify(
-            application,
-            decision.value,
-            version=f"{decision.value}:{len(application.decisions)}",
-            message=message,
-        )
-        if had_seat:
-            db.session.flush()
-            offer_next_seat(group, now)
+        if action == Action.accept:
+            seat(application, action, Actor.coordinator, now, by, message)
+        else:
+            unsent = unsent_decision(application)
+            if unsent is not None and unsent.to_status == ApplicationStatus.accepted:
+                application.participant = None  # an unsent acceptance's: never given out
+            move(application, action, Actor.coordinator, now, by, message)
+            application.offer_expires_at = None
+        application.decisions[-1].unsent = True
 
 
 def suggestion_for(group: RemoteGroup) -> Suggestion:

@@ -63,23 +63,43 @@ def seat(
     message: str | None,
 ) -> None:
     """Move the application to accepted (a coordinator's acceptance, an applicant's
-    confirmation of an offer) and give it its participant feed and invitations."""
+    confirmation of an offer) and give it its participant feed. Telling the person (the mail,
+    the first invitations) is :func:`announce_seat`, which a coordinator's acceptance leaves to
+    the send step."""
     move(application, action, actor, now, by, message)
     application.offer_expires_at = None
     if application.participant is None:
         application.participant = Participant(group_id=application.group_id)
     db.session.flush()
-    events.participant_accepted.send(application, now=now)
+
+
+def announce_seat(
+    application: Application,
+    now: datetime,
+    message: str | None,
+    held_until: datetime | None = None,
+) -> None:
+    """Tell a new participant: the acceptance with their calendar link, and the invitations to
+    the coming week's sessions, all held until ``held_until`` when given."""
+    events.participant_accepted.send(application, now=now, held_until=held_until)
     notify(
         application,
         "accepted",
+        held_until=held_until,
         message=message,
-        feed_url=url_for(
-            "calendar.participant_feed",
-            token=application.participant.feed_token,
-            lang=application.language,
-            _external=True,
-        ),
+        feed_url=participant_feed_url(application),
+    )
+
+
+def participant_feed_url(application: Application) -> str:
+    """The participant's private calendar feed, in their language (in their acceptance)."""
+    if application.participant is None:
+        raise ServiceError(_l("The application has no place on the course."))
+    return url_for(
+        "calendar.participant_feed",
+        token=application.participant.feed_token,
+        lang=application.language,
+        _external=True,
     )
 
 

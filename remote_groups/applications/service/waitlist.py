@@ -16,6 +16,7 @@ from remote_groups.applications.models import Application, ApplicationStatus
 from remote_groups.applications.selection import next_offer
 from remote_groups.applications.service.common import move, notify
 from remote_groups.applications.service.seats import (
+    announce_seat,
     candidates,
     lock_course,
     seat,
@@ -65,6 +66,7 @@ def confirm_offer(application: Application, now: datetime | None = None) -> None
     if application.offer_expires_at is None or application.offer_expires_at < now:
         raise ServiceError(_l("The offer has expired."))
     seat(application, Action.confirm, Actor.applicant, now, None, None)
+    announce_seat(application, now, None)
 
 
 def expire_offers(now: datetime | None = None) -> int:

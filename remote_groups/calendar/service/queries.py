@@ -15,7 +15,12 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 
 from remote_groups.applications.models import Application, Participant
 from remote_groups.calendar.service.specs import FeedWindow, Selection
-from remote_groups.groups.models import RemoteGroup, Session, session_co_facilitators
+from remote_groups.groups.models import (
+    Publication,
+    RemoteGroup,
+    Session,
+    session_co_facilitators,
+)
 from remote_groups.regions.models import Region, User
 
 _groups = RemoteGroup.__table__
@@ -25,6 +30,12 @@ _users = User.__table__
 _participants = Participant.__table__
 _applications = Application.__table__
 _regions = Region.__table__
+
+
+def _is_public() -> ColumnElement[bool]:
+    """A draft group has no public feed, and its participants' feeds stop while it is one."""
+    return _groups.c.publication == Publication.published
+
 
 USER_BY_TOKEN = select(
     _users.c.id,
@@ -45,7 +56,7 @@ PARTICIPANT_BY_TOKEN = (
     )
     .join(_applications, _applications.c.id == _participants.c.application_id)
     .join(_groups, _groups.c.id == _participants.c.group_id)
-    .where(_participants.c.feed_token == bindparam("token"))
+    .where(_participants.c.feed_token == bindparam("token"), _is_public())
 )
 REGION_BY_SLUG = select(_regions.c.id).where(_regions.c.slug == bindparam("slug"))
 
@@ -96,7 +107,7 @@ GROUP_FEED = (
     .select_from(
         _groups.outerjoin(_sessions, and_(_sessions.c.group_id == _groups.c.id, in_window()))
     )
-    .where(_groups.c.slug == bindparam("slug"))
+    .where(_groups.c.slug == bindparam("slug"), _is_public())
     .group_by(_groups.c.id)
 )
 
