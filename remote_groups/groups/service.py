@@ -6,6 +6,8 @@ anywhere rolls the whole change back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -81,6 +83,20 @@ TURN_NOTICE_DAYS = 14
 def suggested_effective_day(today: date) -> date:
     """The day a change of turns applies from unless the coordinator chooses another."""
     return today + timedelta(days=TURN_NOTICE_DAYS)
+
+
+@contextmanager
+def turns_moved_in(group: RemoteGroup) -> Iterator[list[TurnChange]]:
+    """The turn changes announced for ``group`` (``events.turns_moved``) while the block
+    runs: what a look at a change shows before it is rolled back. Only this group's, since
+    the signal is shared by every request."""
+    moved: list[TurnChange] = []
+
+    def collect(_group: RemoteGroup, *, changes: list[TurnChange], **_: object) -> None:
+        moved.extend(changes)
+
+    with events.turns_moved.connected_to(collect, sender=group):
+        yield moved
 
 
 def who_is_told(changes: list[TurnChange]) -> dict[str, Any]:

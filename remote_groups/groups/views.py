@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import datetime, time
-from typing import Any, NamedTuple
+from datetime import date, datetime, time
+from typing import Any, NamedTuple, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -25,7 +26,6 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from remote_groups import events
 from remote_groups.extensions import db
 from remote_groups.formatting import (
     HELSINKI,
@@ -68,6 +68,8 @@ from remote_groups.regions.permissions import (
 )
 from remote_groups.types import utcnow
 from remote_groups.web import commit_or_flash_error, safe_local_path
+
+AppliesFromFormT = TypeVar("AppliesFromFormT", bound=AppliesFromForm)
 
 public_bp = Blueprint("groups", __name__)
 staff_groups_bp = Blueprint("staff_groups", __name__, url_prefix="/staff")
@@ -184,16 +186,10 @@ def _save_group_from_form(
         return 422 if form.errors else 200, []
     current = [r.slug for r in group.regions] if group is not None else []
     regions = form.turn_order.ordered(form.regions.data, current)
-    moved: list[service.TurnChange] = []
-
-    def collect(_group: RemoteGroup, *, changes: list[service.TurnChange]) -> None:
-        moved.extend(changes)
-
-    # Only this group's announcements: the signal is shared by every request. (A new group's
-    # first hosts are not news: nothing is announced for it.)
-    listening = events.turns_moved.connected_to(collect, sender=group) if group else nullcontext()
+    # A new group's first hosts are not news: nothing is announced for it.
+    listening = service.turns_moved_in(group) if group else nullcontext([])
     try:
-        with listening:
+        with listening as moved:
             saved = service.save_group_as(
                 current_user, group, _form_values(form), regions, form.owner_region.data,
                 effective_from=effective_from,
@@ -210,7 +206,37 @@ def _effective_from(form: GroupEditForm, group: RemoteGroup | None) -> datetime 
     day = form.applies_from.data
     if day is None or form.applies_from.errors:
         return None
-    return datetime.combine(day, time(0), tzinfo=group.zone if group else HELSINKI)
+    return start_of(day, group.zone if group else HELSINKI)
+
+
+def start_of(day: date, zone: ZoneInfo = HELSINKI) -> datetime:
+    """The first instant of ``day`` in ``zone``: where a change of turns begins."""
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+def applies_from_form(
+    form_class: type[AppliesFromFormT],
+    prepare: Callable[[AppliesFromFormT], None] | None = None,
+    *,
+    suggest_when_sent_without: bool = False,
+) -> AppliesFromFormT:
+    """The form naming the day a change of turns applies from, as this request sends it: a
+    POST confirms the change (refused with 400 without a valid CSRF token), a GET is a look, a
+    plain form without a token. A look's day is the suggested one (after the next two weeks)
+    unless another is asked; so is a confirmation's that sends none, if
+    ``suggest_when_sent_without``. ``prepare`` sets what the form needs before it is validated
+    (its choices)."""
+    posted = request.method == "POST"
+    if posted:
+        require_confirmation()
+    asked = MultiDict(request.form if posted else request.args)
+    if not posted or suggest_when_sent_without:
+        suggested = service.suggested_effective_day(today_in_helsinki())
+        asked.setdefault("applies_from", suggested.isoformat())
+    form = form_class(formdata=asked, meta={"csrf": False})  # the token: require_confirmation
+    if prepare is not None:
+        prepare(form)
+    return form
 
 
 def _turn_preview(saved: RemoteGroup, moved: list[service.TurnChange]) -> TurnPreview:
@@ -497,17 +523,8 @@ def regenerate(slug: str) -> ResponseReturnValue:
     session whose host would change from the day chosen (suggested: after the next two
     weeks), with who is told; then the same, done."""
     group = load_group_or_404(slug, can=can_edit_group)
-    if request.method == "POST":
-        require_confirmation()
-    suggested = service.suggested_effective_day(today_in_helsinki())
-    source = request.form if request.method == "POST" else request.args
-    asked = MultiDict(source)
-    asked.setdefault("applies_from", suggested.isoformat())
-    form = AppliesFromForm(formdata=asked, meta={"csrf": False})
-    valid = form.validate()
-    effective_from = (
-        datetime.combine(form.applies_from.data, time(0), tzinfo=group.zone) if valid else None
-    )
+    form = applies_from_form(AppliesFromForm, suggest_when_sent_without=True)
+    effective_from = start_of(form.applies_from.data, group.zone) if form.validate() else None
     if request.method == "POST" and effective_from is not None:
         commit_or_flash_error(
             lambda: service.regenerate_sessions(group, effective_from=effective_from),
@@ -518,9 +535,7 @@ def regenerate(slug: str) -> ResponseReturnValue:
     report = service.RegenerationReport()
     if effective_from is not None:
         try:
-            with events.turns_moved.connected_to(
-                lambda _group, changes: moved.extend(changes), sender=group
-            ):
+            with service.turns_moved_in(group) as moved:
                 report = service.regenerate_sessions(group, effective_from=effective_from)
         except service.ServiceError as error:
             db.session.rollback()
@@ -551,24 +566,13 @@ def join_groups(slug: str) -> ResponseReturnValue:
     region = found(db.session.scalar(select(Region).where(Region.slug == slug)))
     open_groups = service.groups_to_join(region, today_in_helsinki())
     choices = [(g.slug, g.title(current_locale()).text) for g in open_groups]
-    if request.method == "POST":
-        require_confirmation()
-        form = JoinGroupsForm()
-        form.groups.choices = choices
-        valid = form.validate_on_submit()
-    else:  # a look is a plain GET form: no token, nothing changes
-        asked = MultiDict(request.args)
-        suggested = service.suggested_effective_day(today_in_helsinki())
-        asked.setdefault("applies_from", suggested.isoformat())
-        form = JoinGroupsForm(formdata=asked, meta={"csrf": False})
-        form.groups.choices = choices
-        valid = bool(request.args.getlist("groups")) and form.validate()
-        if not request.args.getlist("groups"):
-            form.groups.errors = []  # the first look: nothing chosen yet is no mistake
+    form = applies_from_form(JoinGroupsForm, lambda form: setattr(form.groups, "choices", choices))
+    first_look = request.method == "GET" and not request.args.getlist("groups")
+    valid = form.validate() and not first_look
+    if first_look:
+        form.groups.errors = []  # nothing chosen yet is no mistake
     chosen = [g for g in open_groups if g.slug in (form.groups.data or [])] if valid else []
-    effective_from = (
-        datetime.combine(form.applies_from.data, time(0), tzinfo=HELSINKI) if valid else None
-    )
+    effective_from = start_of(form.applies_from.data) if valid else None
     if request.method == "POST" and effective_from is not None:
         region_name = region.name(current_locale()).text
         commit_or_flash_error(
@@ -579,10 +583,7 @@ def join_groups(slug: str) -> ResponseReturnValue:
     moved: list[tuple[RemoteGroup, list[service.TurnChange]]] = []
     if effective_from is not None:
         for group in chosen:
-            found_here: list[service.TurnChange] = []
-            with events.turns_moved.connected_to(
-                lambda _group, changes, into=found_here: into.extend(changes), sender=group
-            ):
+            with service.turns_moved_in(group) as found_here:
                 service.join_groups(region, [group], effective_from)
             moved.append((group, found_here))
     every_change = [change for _group, changes in moved for change in changes]

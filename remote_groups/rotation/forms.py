@@ -8,7 +8,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from remote_groups.forms import REQUIRED
-from remote_groups.groups.forms import applies_from_field, from_tomorrow
+from remote_groups.groups.forms import AppliesFromForm, applies_from_field
 from remote_groups.security.input_limits import single_line, supported_date
 
 
@@ -42,17 +42,15 @@ class SwapForm(FlaskForm):
     message = TextAreaField(_l("Message"), validators=[Optional(), Length(max=1000)])
 
 
-class BlackoutReplanForm(FlaskForm):
+class BlackoutReplanForm(AppliesFromForm):
     """Planning the groups a blackout touches again: from which day. Sessions before it keep
     their host regions and their leads."""
 
     applies_from = applies_from_field(_l("The changes apply from"))
-    validate_applies_from = from_tomorrow
 
 
-class JoinForm(FlaskForm):
+class JoinForm(AppliesFromForm):
     """Accepting an invitation: from which day the region takes turns. Sessions before it
     keep their hosts and their leads."""
 
     applies_from = applies_from_field(_l("Our region takes turns from"))
-    validate_applies_from = from_tomorrow

@@ -3,21 +3,16 @@ page."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from werkzeug.datastructures import MultiDict
 
 from remote_groups.extensions import db
 from remote_groups.formatting import (
-    HELSINKI,
     current_locale,
     datetime_short,
-    today_in_helsinki,
     value_in_helsinki,
 )
 from remote_groups.forms import ConfirmForm, require_confirmation
@@ -25,9 +20,11 @@ from remote_groups.groups import service as group_service
 from remote_groups.groups.forms import AppliesFromForm
 from remote_groups.groups.schedule import holiday_lookup, skips
 from remote_groups.groups.views import (
+    applies_from_form,
     load_group_or_404,
     load_invitation_or_404,
     load_session_or_404,
+    start_of,
 )
 from remote_groups.regions.models import Role
 from remote_groups.regions.permissions import (
@@ -208,22 +205,12 @@ def blackout_replan(blackout_id: int) -> ResponseReturnValue:
     is told) from the day chosen (suggested: after the sessions already announced); one
     confirmation then plans all of them again from that day."""
     blackout = found(db.session.get(Blackout, blackout_id), can=can_replan_for_blackout)
-    if request.method == "POST":
-        require_confirmation()
-        form = BlackoutReplanForm()
-        valid = form.validate_on_submit()
-    else:  # a look at another day is a plain GET form: no token, nothing changes
-        asked = MultiDict(request.args)
-        suggested = group_service.suggested_effective_day(today_in_helsinki())
-        asked.setdefault("applies_from", suggested.isoformat())
-        form = BlackoutReplanForm(formdata=asked, meta={"csrf": False})
-        valid = form.validate()
+    form = applies_from_form(BlackoutReplanForm)
+    valid = form.validate()
     if blackout.status != BlackoutStatus.approved:
         flash(_("These dates are not in use: they wait for approval or were declined."), "error")
         return redirect(url_for("rotation.our_turns", _anchor="blackouts"))
-    effective_from = (
-        datetime.combine(form.applies_from.data, time(0), tzinfo=HELSINKI) if valid else None
-    )
+    effective_from = start_of(form.applies_from.data) if valid else None
     if request.method == "POST" and effective_from is not None:
         commit_or_flash_error(
             lambda: service.replan_for_blackout(blackout, effective_from),
@@ -413,18 +400,8 @@ def group_rotation(slug: str) -> ResponseReturnValue:
     saving it applies exactly that."""
     group = load_group_or_404(slug, can=can_edit_group)
     now = utcnow()
-    if request.method == "POST":
-        require_confirmation()
-    source = request.form if request.method == "POST" else request.args
-    asked = MultiDict(source)
-    suggested = group_service.suggested_effective_day(today_in_helsinki())
-    asked.setdefault("applies_from", suggested.isoformat())
-    form = AppliesFromForm(formdata=asked, meta={"csrf": False})
-    effective_from = (
-        datetime.combine(form.applies_from.data, time(0), tzinfo=group.zone)
-        if form.validate()
-        else None
-    )
+    form = applies_from_form(AppliesFromForm, suggest_when_sent_without=True)
+    effective_from = start_of(form.applies_from.data, group.zone) if form.validate() else None
     if request.method == "POST" and effective_from is not None:
         commit_or_flash_error(
             lambda: service.apply_plan(group, now, effective_from),
@@ -473,22 +450,12 @@ def accept_invitation(invitation_id: int) -> ResponseReturnValue:
     applies from (nothing before it moves); accepting then applies exactly that."""
     invitation = load_invitation_or_404(invitation_id)
     group = invitation.group
-    if request.method == "POST":
-        require_confirmation()
-        form = JoinForm()
-        valid = form.validate_on_submit()
-    else:  # a look at another day is a plain GET form: no token, nothing changes
-        suggested = group_service.suggested_effective_day(today_in_helsinki())
-        asked = MultiDict(request.args)
-        asked.setdefault("applies_from", suggested.isoformat())
-        form = JoinForm(formdata=asked, meta={"csrf": False})
-        valid = form.validate()
+    form = applies_from_form(JoinForm)
+    valid = form.validate()
     if not invitation.pending:
         flash(_("This invitation has already been answered."), "error")
         return redirect(url_for("staff_groups.invitations"))
-    effective_from = (
-        datetime.combine(form.applies_from.data, time(0), tzinfo=group.zone) if valid else None
-    )
+    effective_from = start_of(form.applies_from.data, group.zone) if valid else None
     if request.method == "POST" and effective_from is not None:
         commit_or_flash_error(
             lambda: group_service.answer_invitation(
